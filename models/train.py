@@ -259,8 +259,24 @@ def train_bundle(name: str) -> None:
     model_bytes = onx.SerializeToString()
     (out_dir / "model.onnx").write_bytes(model_bytes)
 
+    # ---- rows with gaps: the holdout again, optional features blanked in rotation ----
+    # (the holdout may hold few or no natural gaps; these make the fixture exercise
+    # imputation. The oracles see exactly the same NaNs.)
+    x_ref = x_test
+    origin = ["holdout"] * len(x_test)
+    if spec["optional"]:
+        gaps = x_test.copy()
+        for r in range(len(gaps)):
+            blank = spec["optional"] if r % 5 == 0 else [spec["optional"][r % len(spec["optional"])]]
+            for c in blank:
+                gaps.iloc[r, gaps.columns.get_loc(c)] = np.nan
+        x_ref = pd.concat([x_test, gaps])
+        origin += ["holdout with optional features blanked"] * len(gaps)
+    proba = pipe.predict_proba(x_ref)
+    pred = pipe.predict(x_ref)
+
     # ---- oracle 2: onnxruntime on sklearn's own transform ----
-    transformed = pre.transform(x_test).astype(np.float32)
+    transformed = pre.transform(x_ref).astype(np.float32)
     sess = ort.InferenceSession(model_bytes, providers=["CPUExecutionProvider"])
     ort_label, ort_proba = sess.run(["label", "probabilities"], {"input": transformed})
     diff = float(np.abs(ort_proba - proba).max())
@@ -348,10 +364,11 @@ def train_bundle(name: str) -> None:
 
     # ---- reference fixture ----
     rows = []
-    for r in range(len(x_test)):
-        row = x_test.iloc[r]
+    for r in range(len(x_ref)):
+        row = x_ref.iloc[r]
         rows.append(
             {
+                "origin": origin[r],
                 "features": {c: raw_value(c, row[c], spec) for c in frame.columns},
                 "transformed": [float(v) for v in transformed[r]],
                 "sklearn_label": str(labels[pred[r]]),

@@ -1,0 +1,412 @@
+//! The HTTP API's wire format: the `/predict` request body, the JSON error envelope and
+//! the limits, independent of any HTTP library so it is unit-tested natively.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::postprocess::Prediction;
+use crate::schema::{FieldProblem, Row, Schema};
+
+/// Most instances one `/predict` call may carry.
+pub const MAX_BATCH: usize = 256;
+/// Largest request body accepted, in bytes (a full batch of the widest bundle is ~300 KB).
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// An error response: `{"error": {"code", "message", "details": [{"field", "problem"}]}}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    pub status: u16,
+    pub code: &'static str,
+    pub message: String,
+    pub details: Vec<FieldProblem>,
+    /// For 405: the methods the route accepts (the `Allow` header).
+    pub allow: Option<&'static str>,
+}
+
+impl ApiError {
+    fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            details: Vec::new(),
+            allow: None,
+        }
+    }
+
+    pub fn malformed_json(err: &serde_json::Error) -> Self {
+        Self::new(
+            400,
+            "malformed_json",
+            format!("request body is not valid JSON: {err}"),
+        )
+    }
+
+    pub fn invalid_input(details: Vec<FieldProblem>) -> Self {
+        let n = details.len();
+        let message = format!(
+            "{n} problem{} with the input; see details",
+            if n == 1 { "" } else { "s" }
+        );
+        ApiError {
+            details,
+            ..Self::new(422, "invalid_input", message)
+        }
+    }
+
+    pub fn payload_too_large() -> Self {
+        Self::new(
+            413,
+            "payload_too_large",
+            format!("request body exceeds the limit of {MAX_BODY_BYTES} bytes"),
+        )
+    }
+
+    pub fn unsupported_media_type(got: Option<&str>) -> Self {
+        let got = got.map_or("no Content-Type".to_string(), |c| {
+            format!("Content-Type {c:?}")
+        });
+        Self::new(
+            415,
+            "unsupported_media_type",
+            format!("expected Content-Type application/json, got {got}"),
+        )
+    }
+
+    pub fn not_found(path: &str) -> Self {
+        Self::new(
+            404,
+            "not_found",
+            format!("no route for {path:?}; see GET /openapi.json"),
+        )
+    }
+
+    pub fn method_not_allowed(method: &str, path: &str, allow: &'static str) -> Self {
+        ApiError {
+            allow: Some(allow),
+            ..Self::new(
+                405,
+                "method_not_allowed",
+                format!("{method} is not allowed on {path}; use {allow}"),
+            )
+        }
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(500, "internal", message)
+    }
+
+    pub fn body(&self) -> Vec<u8> {
+        #[derive(Serialize)]
+        struct Envelope<'a> {
+            error: Inner<'a>,
+        }
+        #[derive(Serialize)]
+        struct Inner<'a> {
+            code: &'a str,
+            message: &'a str,
+            details: &'a [FieldProblem],
+        }
+        serde_json::to_vec(&Envelope {
+            error: Inner {
+                code: self.code,
+                message: &self.message,
+                details: &self.details,
+            },
+        })
+        .expect("serializing plain strings cannot fail")
+    }
+}
+
+/// Is this Content-Type JSON? (`application/json`, any parameters, any case.)
+pub fn is_json_content_type(content_type: Option<&str>) -> bool {
+    content_type.is_some_and(|c| {
+        c.split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .eq_ignore_ascii_case("application/json")
+    })
+}
+
+/// Parses and validates a `/predict` body: `{"features": {..}}` or `{"instances": [{..}, ..]}`.
+pub fn parse_predict_body(body: &[u8], schema: &Schema) -> Result<Vec<Row>, ApiError> {
+    if body.len() > MAX_BODY_BYTES {
+        return Err(ApiError::payload_too_large());
+    }
+    let value: Value = serde_json::from_slice(body).map_err(|e| ApiError::malformed_json(&e))?;
+    let shape = |field: &str, problem: String| {
+        ApiError::invalid_input(vec![FieldProblem::new(field, problem)])
+    };
+    let Value::Object(top) = value else {
+        return Err(shape(
+            "$",
+            format!(
+                "expected a JSON object with `features` or `instances`, got {}",
+                kind(&value)
+            ),
+        ));
+    };
+    let unknown: Vec<FieldProblem> = top
+        .keys()
+        .filter(|k| *k != "features" && *k != "instances")
+        .map(|k| {
+            FieldProblem::new(
+                k.clone(),
+                "unknown field; expected `features` or `instances`",
+            )
+        })
+        .collect();
+    if !unknown.is_empty() {
+        return Err(ApiError::invalid_input(unknown));
+    }
+    match (top.get("features"), top.get("instances")) {
+        (Some(_), Some(_)) => Err(shape(
+            "instances",
+            "give either `features` (one instance) or `instances` (a batch), not both".into(),
+        )),
+        (None, None) => Err(shape(
+            "features",
+            "the body needs `features` (one instance) or `instances` (a batch)".into(),
+        )),
+        (Some(Value::Object(features)), None) => schema
+            .validate_json(features, "features")
+            .map(|row| vec![row])
+            .map_err(ApiError::invalid_input),
+        (Some(other), None) => Err(shape(
+            "features",
+            format!("expected an object of feature values, got {}", kind(other)),
+        )),
+        (None, Some(Value::Array(instances))) => {
+            if instances.is_empty() {
+                return Err(shape("instances", "the batch is empty".into()));
+            }
+            if instances.len() > MAX_BATCH {
+                return Err(shape(
+                    "instances",
+                    format!(
+                        "a batch of {} instances exceeds the maximum of {MAX_BATCH}",
+                        instances.len()
+                    ),
+                ));
+            }
+            let mut rows = Vec::with_capacity(instances.len());
+            let mut problems = Vec::new();
+            for (i, inst) in instances.iter().enumerate() {
+                let prefix = format!("instances[{i}]");
+                match inst {
+                    Value::Object(obj) => match schema.validate_json(obj, &prefix) {
+                        Ok(row) => rows.push(row),
+                        Err(p) => problems.extend(p),
+                    },
+                    other => problems.push(FieldProblem::new(
+                        prefix,
+                        format!("expected an object of feature values, got {}", kind(other)),
+                    )),
+                }
+            }
+            if problems.is_empty() {
+                Ok(rows)
+            } else {
+                Err(ApiError::invalid_input(problems))
+            }
+        }
+        (None, Some(other)) => Err(shape(
+            "instances",
+            format!("expected an array of instances, got {}", kind(other)),
+        )),
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// The `/predict` response body.
+pub fn predict_response(
+    name: &str,
+    version: &str,
+    labels: &[String],
+    predictions: &[Prediction],
+) -> Vec<u8> {
+    #[derive(Serialize)]
+    struct Body<'a> {
+        model: ModelRef<'a>,
+        predictions: Vec<Out<'a>>,
+    }
+    #[derive(Serialize)]
+    struct ModelRef<'a> {
+        name: &'a str,
+        version: &'a str,
+    }
+    #[derive(Serialize)]
+    struct Out<'a> {
+        label: &'a str,
+        probabilities: Probabilities<'a>,
+        confidence: f32,
+    }
+    /// `{label: p}` in the manifest's label order (serde_json's map would sort it).
+    struct Probabilities<'a>(&'a [String], &'a [f32]);
+    impl Serialize for Probabilities<'_> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::SerializeMap;
+            let mut map = s.serialize_map(Some(self.0.len()))?;
+            for (label, p) in self.0.iter().zip(self.1) {
+                map.serialize_entry(label, p)?;
+            }
+            map.end()
+        }
+    }
+    let body = Body {
+        model: ModelRef { name, version },
+        predictions: predictions
+            .iter()
+            .map(|p| Out {
+                label: &labels[p.label],
+                probabilities: Probabilities(labels, &p.probabilities),
+                confidence: p.confidence,
+            })
+            .collect(),
+    };
+    serde_json::to_vec(&body).expect("serializing strings and finite floats cannot fail")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testdata::penguins_manifest;
+
+    fn parse(body: &str) -> Result<Vec<Row>, ApiError> {
+        parse_predict_body(
+            body.as_bytes(),
+            &Schema::from_manifest(&penguins_manifest()).unwrap(),
+        )
+    }
+
+    fn fields(e: &ApiError) -> Vec<&str> {
+        e.details.iter().map(|d| d.field.as_str()).collect()
+    }
+
+    #[test]
+    fn single_and_batch_bodies_parse() {
+        assert_eq!(
+            parse(r#"{"features": {"island": "Dream"}}"#).unwrap().len(),
+            1
+        );
+        assert_eq!(
+            parse(r#"{"instances": [{"island": "Dream"}, {"island": "Biscoe", "sex": "male"}]}"#)
+                .unwrap()
+                .len(),
+            2
+        );
+    }
+
+    #[test]
+    fn malformed_json_is_400() {
+        for body in ["", "{", "{\"features\": }", "\u{0}", "NaN"] {
+            let e = parse(body).unwrap_err();
+            assert_eq!((e.status, e.code), (400, "malformed_json"), "{body:?}");
+        }
+    }
+
+    #[test]
+    fn wrong_shapes_are_422_naming_the_field() {
+        for (body, field) in [
+            ("[]", "$"),
+            ("{}", "features"),
+            (r#"{"features": [1]}"#, "features"),
+            (r#"{"instances": {}}"#, "instances"),
+            (r#"{"instances": []}"#, "instances"),
+            (
+                r#"{"features": {"island": "Dream"}, "instances": []}"#,
+                "instances",
+            ),
+            (r#"{"features": {"island": "Dream"}, "extra": 1}"#, "extra"),
+            (r#"{"instances": [{"island": "Dream"}, 3]}"#, "instances[1]"),
+        ] {
+            let e = parse(body).unwrap_err();
+            assert_eq!((e.status, e.code), (422, "invalid_input"), "{body}");
+            assert_eq!(fields(&e), [field], "{body}");
+        }
+    }
+
+    #[test]
+    fn batch_problems_name_the_instance() {
+        let e =
+            parse(r#"{"instances": [{"island": "Dream"}, {"island": "Mars"}, {"sex": "male"}]}"#)
+                .unwrap_err();
+        assert_eq!(fields(&e), ["instances[1].island", "instances[2].island"]);
+    }
+
+    #[test]
+    fn the_batch_limit_is_enforced() {
+        let one = r#"{"island": "Dream"}"#;
+        let at_limit = format!(r#"{{"instances": [{}]}}"#, vec![one; MAX_BATCH].join(","));
+        assert_eq!(parse(&at_limit).unwrap().len(), MAX_BATCH);
+        let over = format!(
+            r#"{{"instances": [{}]}}"#,
+            vec![one; MAX_BATCH + 1].join(",")
+        );
+        let e = parse(&over).unwrap_err();
+        assert_eq!((e.status, fields(&e)), (422, vec!["instances"]));
+        assert!(e.details[0].problem.contains("exceeds the maximum of 256"));
+    }
+
+    #[test]
+    fn an_oversized_body_is_413() {
+        let body = vec![b' '; MAX_BODY_BYTES + 1];
+        let e = parse_predict_body(&body, &Schema::from_manifest(&penguins_manifest()).unwrap())
+            .unwrap_err();
+        assert_eq!(e.status, 413);
+    }
+
+    #[test]
+    fn content_type_must_be_json() {
+        assert!(is_json_content_type(Some("application/json")));
+        assert!(is_json_content_type(Some(
+            "Application/JSON; charset=utf-8"
+        )));
+        assert!(!is_json_content_type(Some("text/plain")));
+        assert!(!is_json_content_type(Some(
+            "application/x-www-form-urlencoded"
+        )));
+        assert!(!is_json_content_type(None));
+    }
+
+    #[test]
+    fn error_envelope_has_code_message_and_details() {
+        let e = ApiError::invalid_input(vec![FieldProblem::new("features.x", "unknown feature")]);
+        let v: Value = serde_json::from_slice(&e.body()).unwrap();
+        assert_eq!(v["error"]["code"], "invalid_input");
+        assert_eq!(v["error"]["details"][0]["field"], "features.x");
+        assert_eq!(v["error"]["details"][0]["problem"], "unknown feature");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("1 problem")
+        );
+    }
+
+    #[test]
+    fn probabilities_keep_label_order() {
+        let labels = vec!["b".to_string(), "a".to_string()];
+        let p = Prediction {
+            label: 1,
+            probabilities: vec![0.25, 0.75],
+            confidence: 0.75,
+        };
+        let body = String::from_utf8(predict_response("m", "1.0.0", &labels, &[p])).unwrap();
+        assert_eq!(
+            body,
+            r#"{"model":{"name":"m","version":"1.0.0"},"predictions":[{"label":"a","probabilities":{"b":0.25,"a":0.75},"confidence":0.75}]}"#
+        );
+    }
+}
