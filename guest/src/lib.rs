@@ -1,1 +1,28 @@
+//! The inference function component: one embedded model bundle behind
+//! `wasi:http/incoming-handler` (spin-sdk, see `http.rs`) and the typed `model` export
+//! from `wit/` (see `typed.rs`). All logic lives in the `pipeline` crate.
 
+mod http;
+mod typed;
+
+use std::sync::OnceLock;
+
+use pipeline::Service;
+
+/// The bundle chosen at build time (`MODEL_BUNDLE`, see build.rs).
+static MANIFEST: &[u8] = include_bytes!(concat!(env!("BUNDLE_DIR"), "/manifest.json"));
+static ONNX: &[u8] = include_bytes!(concat!(env!("BUNDLE_DIR"), "/model.onnx"));
+
+static SERVICE: OnceLock<Result<Service, String>> = OnceLock::new();
+
+/// Loads the bundle (manifest checks, tract optimisation). Independent of any request, so
+/// it can run ahead of time in a pre-initialisation snapshot; otherwise the first
+/// request of an instance runs it.
+pub fn init() -> Result<&'static Service, &'static str> {
+    SERVICE
+        .get_or_init(|| {
+            Service::load(MANIFEST, ONNX).map_err(|e| format!("model bundle failed to load: {e}"))
+        })
+        .as_ref()
+        .map_err(String::as_str)
+}

@@ -1,1 +1,225 @@
-fn main() {}
+//! `host`: run, serve and compile inference-function components.
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use host::typed::{self, PredictError};
+use host::{PoolLimits, Runtime, guests};
+use wasmtime::error::Context;
+use wasmtime::{Result, bail};
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Run, serve and compile WebAssembly inference functions"
+)]
+struct Cli {
+    /// Log format.
+    #[arg(long, global = true, value_enum, default_value = "human")]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve a component over HTTP, a fresh instance per request.
+    Serve {
+        #[command(flatten)]
+        component: ComponentArg,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:3000")]
+        listen: SocketAddr,
+        /// Most instances (requests) alive at once.
+        #[arg(long, default_value_t = PoolLimits::default().instances)]
+        max_instances: u32,
+    },
+    /// Call the typed `predict` export on a JSON input (`{"features": {..}}` or
+    /// `{"instances": [..]}`) from a file or stdin, and print the predictions.
+    Run {
+        #[command(flatten)]
+        component: ComponentArg,
+        /// Input file; `-` or absent reads stdin.
+        #[arg(long, short)]
+        input: Option<PathBuf>,
+    },
+    /// Print the embedded model's metadata and the component's imports.
+    Info {
+        #[command(flatten)]
+        component: ComponentArg,
+    },
+    /// Compile a `.wasm` component ahead of time to a `.cwasm` for this host's engine.
+    Compile {
+        /// The `.wasm` component.
+        wasm: PathBuf,
+        /// Output path (default: the input with `.cwasm`).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(clap::Args)]
+struct ComponentArg {
+    /// A component (`.wasm` or `.cwasm`); default: the one built with `--bundle`.
+    component: Option<PathBuf>,
+    /// Which built bundle to use when no component is given.
+    #[arg(long, default_value = guests::DEFAULT_BUNDLE)]
+    bundle: String,
+}
+
+impl ComponentArg {
+    fn path(&self) -> Result<PathBuf> {
+        match &self.component {
+            Some(p) => Ok(p.clone()),
+            None => guests::guest_path(&self.bundle).with_context(|| {
+                let known: Vec<&str> = guests::GUESTS.iter().map(|(b, _)| *b).collect();
+                format!(
+                    "no built component for bundle `{}`; built: {}",
+                    self.bundle,
+                    known.join(", ")
+                )
+            }),
+        }
+    }
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    init_tracing(cli.log_format);
+    let rt = tokio::runtime::Runtime::new()?;
+    match cli.command {
+        Command::Serve {
+            component,
+            listen,
+            max_instances,
+        } => {
+            let limits = PoolLimits {
+                instances: max_instances,
+                ..PoolLimits::default()
+            };
+            rt.block_on(serve(&component.path()?, listen, limits))
+        }
+        Command::Run { component, input } => rt.block_on(run(&component.path()?, input.as_deref())),
+        Command::Info { component } => rt.block_on(info(&component.path()?)),
+        Command::Compile { wasm, output } => {
+            let out = output.unwrap_or_else(|| wasm.with_extension("cwasm"));
+            let engine = host::engine::engine(PoolLimits::default())?;
+            let t = std::time::Instant::now();
+            host::component::compile_to_file(&engine, &wasm, &out)?;
+            eprintln!(
+                "compiled {} -> {} in {:.1?}",
+                wasm.display(),
+                out.display(),
+                t.elapsed()
+            );
+            Ok(())
+        }
+    }
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Human => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn serve(path: &Path, listen: SocketAddr, limits: PoolLimits) -> Result<()> {
+    let runtime = Arc::new(Runtime::load(path, limits)?);
+    let meta = runtime
+        .metadata()
+        .await
+        .context("the component's metadata export failed")?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding {listen}"))?;
+    tracing::info!(
+        component = %path.display(), loaded = ?runtime.loaded, load_ms = runtime.load_time.as_secs_f64() * 1e3,
+        model = %meta.name, version = %meta.version, "serving on http://{}", listener.local_addr()?
+    );
+    host::server::serve(runtime, listener, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+}
+
+async fn run(path: &Path, input: Option<&Path>) -> Result<()> {
+    let text = match input {
+        Some(p) if p != Path::new("-") => {
+            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?
+        }
+        _ => {
+            let mut s = String::new();
+            std::io::stdin().read_to_string(&mut s)?;
+            s
+        }
+    };
+    let body: serde_json::Value =
+        serde_json::from_str(&text).context("the input is not valid JSON")?;
+    let objects: Vec<&serde_json::Map<String, serde_json::Value>> =
+        match (body.get("features"), body.get("instances")) {
+            (Some(serde_json::Value::Object(f)), None) => vec![f],
+            (None, Some(serde_json::Value::Array(a))) => a
+                .iter()
+                .map(|v| {
+                    v.as_object()
+                        .context("each of `instances` must be an object")
+                })
+                .collect::<Result<_>>()?,
+            _ => bail!(
+                "the input must be {{\"features\": {{..}}}} or {{\"instances\": [{{..}}, ..]}}"
+            ),
+        };
+    let instances = objects
+        .into_iter()
+        .map(typed::instance)
+        .collect::<Result<Vec<_>, String>>()
+        .map_err(wasmtime::Error::msg)?;
+    let runtime = Runtime::load(path, PoolLimits::default())?;
+    let meta = runtime.metadata().await?;
+    match runtime.predict(&instances).await? {
+        Ok(predictions) => {
+            let out: Vec<serde_json::Value> = predictions
+                .iter()
+                .map(|p| {
+                    let probs: serde_json::Map<String, serde_json::Value> =
+                        meta.labels.iter().cloned().zip(p.probabilities.iter().map(|x| serde_json::json!(x))).collect();
+                    serde_json::json!({"label": p.label, "probabilities": probs, "confidence": p.confidence})
+                })
+                .collect();
+            let doc = serde_json::json!({"model": {"name": meta.name, "version": meta.version}, "predictions": out});
+            println!("{}", serde_json::to_string_pretty(&doc)?);
+            Ok(())
+        }
+        Err(PredictError::InvalidInput(problems)) => {
+            for p in &problems {
+                eprintln!("{}: {}", p.field, p.problem);
+            }
+            std::process::exit(2)
+        }
+        Err(PredictError::Internal(e)) => bail!("the model failed: {e}"),
+    }
+}
+
+async fn info(path: &Path) -> Result<()> {
+    let runtime = Runtime::load(path, PoolLimits::default())?;
+    let meta = runtime.metadata().await?;
+    let metadata: serde_json::Value = serde_json::from_str(&meta.metadata_json)?;
+    let doc = serde_json::json!({"metadata": metadata, "imports": runtime.imports(), "loaded": format!("{:?}", runtime.loaded)});
+    println!("{}", serde_json::to_string_pretty(&doc)?);
+    Ok(())
+}

@@ -16,13 +16,13 @@ pub fn predictions(proba: &[f32], labels: usize) -> Vec<Prediction> {
     proba
         .chunks_exact(labels)
         .map(|p| {
-            let (label, confidence) = p
-                .iter()
-                .copied()
-                .enumerate()
-                .fold((0, f32::NEG_INFINITY), |best, (i, x)| {
-                    if x > best.1 { (i, x) } else { best }
-                });
+            let (label, confidence) =
+                p.iter()
+                    .copied()
+                    .enumerate()
+                    .fold((0, f32::NEG_INFINITY), |best, (i, x)| {
+                        if x > best.1 { (i, x) } else { best }
+                    });
             Prediction {
                 label,
                 probabilities: p.to_vec(),

@@ -1,0 +1,89 @@
+//! The typed `mlfn:inference/model` export.
+
+use pipeline::FeatureValue;
+use pipeline::manifest::FeatureType;
+
+use exports::mlfn::inference::model as wit;
+
+wit_bindgen::generate!({
+    path: "../wit",
+    world: "inference-function",
+});
+
+struct Component;
+
+export!(Component);
+
+impl wit::Guest for Component {
+    fn metadata() -> wit::ModelInfo {
+        let service = match crate::init() {
+            Ok(s) => s,
+            // Without a model there is nothing to describe; the embedded bundle is checked
+            // by the host's tests, so this is a build defect, reported loudly.
+            Err(e) => panic!("{e}"),
+        };
+        let m = service.manifest();
+        let body = service.respond(pipeline::Route::Metadata, b"").body;
+        wit::ModelInfo {
+            name: m.name.clone(),
+            version: m.version.clone(),
+            labels: m.labels.clone(),
+            features: m
+                .features
+                .iter()
+                .map(|f| wit::FeatureSpec {
+                    name: f.name.clone(),
+                    kind: match f.kind {
+                        FeatureType::Number => wit::FeatureType::Number,
+                        FeatureType::Integer => wit::FeatureType::Integer,
+                        FeatureType::Category => wit::FeatureType::Category,
+                    },
+                    required: f.required,
+                    min: f.range.map(|r| r.min),
+                    max: f.range.map(|r| r.max),
+                    categories: f.categories.clone().unwrap_or_default(),
+                })
+                .collect(),
+            max_batch: pipeline::MAX_BATCH as u32,
+            metadata_json: String::from_utf8(body).expect("serde_json writes UTF-8"),
+        }
+    }
+
+    fn predict(instances: Vec<wit::Instance>) -> Result<Vec<wit::Prediction>, wit::PredictError> {
+        let service = crate::init().map_err(|e| wit::PredictError::Internal(e.into()))?;
+        let rows = instances.iter().map(|inst| {
+            inst.iter().map(|f| {
+                let v = match &f.value {
+                    wit::FeatureValue::Number(x) => FeatureValue::Number(*x),
+                    wit::FeatureValue::Integer(i) => FeatureValue::Integer(*i),
+                    wit::FeatureValue::Category(s) => FeatureValue::Category(s.clone()),
+                    wit::FeatureValue::Missing => FeatureValue::Missing,
+                };
+                (f.name.as_str(), v)
+            })
+        });
+        let labels = &service.manifest().labels;
+        match service.predict_typed(rows) {
+            Ok(preds) => Ok(preds
+                .into_iter()
+                .map(|p| wit::Prediction {
+                    label: labels[p.label].clone(),
+                    probabilities: p.probabilities,
+                    confidence: p.confidence,
+                })
+                .collect()),
+            Err(pipeline::PredictError::InvalidInput(problems)) => {
+                Err(wit::PredictError::InvalidInput(
+                    problems
+                        .into_iter()
+                        .map(|p| wit::FieldProblem {
+                            field: p.field,
+                            problem: p.problem,
+                        })
+                        .collect(),
+                ))
+            }
+            Err(pipeline::PredictError::Internal(e)) => Err(wit::PredictError::Internal(e)),
+        }
+    }
+}

@@ -1,0 +1,43 @@
+//! The wasmtime `Engine` every command shares: component model, pooling instance
+//! allocator (with copy-on-write memory images, wasmtime's default) so a fresh instance
+//! per request is cheap, as in Spin.
+
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Result};
+
+/// Limits of the pooling allocator. One slot serves one live instance.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolLimits {
+    /// Instances alive at once (= requests in flight).
+    pub instances: u32,
+    /// Largest linear memory one instance may grow to.
+    pub max_memory_bytes: usize,
+}
+
+impl Default for PoolLimits {
+    fn default() -> Self {
+        PoolLimits {
+            instances: 64,
+            max_memory_bytes: 256 << 20,
+        }
+    }
+}
+
+pub fn engine(limits: PoolLimits) -> Result<Engine> {
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(limits.instances)
+        // A Rust wasip2 component is a few core instances (the program and wasi shims),
+        // each with at most one memory and a table or two.
+        .total_core_instances(limits.instances * 8)
+        .total_memories(limits.instances * 2)
+        .total_tables(limits.instances * 8)
+        .max_memories_per_component(2)
+        .max_tables_per_component(8)
+        .max_core_instances_per_component(8)
+        .max_memory_size(limits.max_memory_bytes)
+        // tract's trait objects make a large indirect-call table.
+        .table_elements(1 << 16);
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    Engine::new(&config)
+}

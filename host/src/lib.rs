@@ -1,0 +1,14 @@
+//! The wasmtime host for inference-function components: load (`.wasm` through a compile
+//! cache, or `.cwasm`), pre-instantiate, and run a fresh instance per call or per HTTP
+//! request. The `host` binary (main.rs) is a CLI over this library; tests use it directly.
+
+pub mod component;
+pub mod engine;
+pub mod guests;
+pub mod runtime;
+pub mod server;
+pub mod state;
+pub mod typed;
+
+pub use engine::PoolLimits;
+pub use runtime::Runtime;

@@ -1,0 +1,97 @@
+//! A loaded component, pre-instantiated (`InstancePre`) once; every call and every HTTP
+//! request then gets a fresh instance in a fresh `Store`, as under Spin.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Engine, Result, Store};
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+
+use crate::component::{self, Loaded};
+use crate::engine::{self, PoolLimits};
+use crate::state::InstanceState;
+use crate::typed::{Feature, InferenceFunctionPre, ModelInfo, PredictError, Prediction};
+
+pub struct Runtime {
+    engine: Engine,
+    component: Component,
+    proxy: ProxyPre<InstanceState>,
+    typed: InferenceFunctionPre<InstanceState>,
+    /// How the component was loaded and how long that took.
+    pub loaded: Loaded,
+    pub load_time: Duration,
+}
+
+impl Runtime {
+    /// Engine + component (from `.wasm` via the compile cache, or `.cwasm`) + linker
+    /// with WASI and wasi:http + `InstancePre`.
+    pub fn load(path: &Path, limits: PoolLimits) -> Result<Self> {
+        let engine = engine::engine(limits)?;
+        Self::load_with(engine, path)
+    }
+
+    pub fn load_with(engine: Engine, path: &Path) -> Result<Self> {
+        let t = Instant::now();
+        let (component, loaded) = component::load(&engine, path)?;
+        let load_time = t.elapsed();
+        let mut linker = Linker::<InstanceState>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+        let pre = linker.instantiate_pre(&component)?;
+        let proxy = ProxyPre::new(pre.clone())?;
+        let typed = InferenceFunctionPre::new(pre)?;
+        Ok(Runtime {
+            engine,
+            component,
+            proxy,
+            typed,
+            loaded,
+            load_time,
+        })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub fn component(&self) -> &Component {
+        &self.component
+    }
+
+    pub fn proxy_pre(&self) -> &ProxyPre<InstanceState> {
+        &self.proxy
+    }
+
+    pub fn new_store(&self) -> Store<InstanceState> {
+        Store::new(&self.engine, InstanceState::new())
+    }
+
+    /// Names of everything the component imports (interfaces, as `wasi:io/streams@0.2.6`).
+    pub fn imports(&self) -> Vec<String> {
+        self.component
+            .component_type()
+            .imports(&self.engine)
+            .map(|(name, _)| name.to_string())
+            .collect()
+    }
+
+    /// Typed predict in a fresh instance.
+    pub async fn predict(
+        &self,
+        instances: &[Vec<Feature>],
+    ) -> Result<Result<Vec<Prediction>, PredictError>> {
+        let mut store = self.new_store();
+        let f = self.typed.instantiate_async(&mut store).await?;
+        f.mlfn_inference_model()
+            .call_predict(&mut store, instances)
+            .await
+    }
+
+    /// The embedded model's metadata, from a fresh instance.
+    pub async fn metadata(&self) -> Result<ModelInfo> {
+        let mut store = self.new_store();
+        let f = self.typed.instantiate_async(&mut store).await?;
+        f.mlfn_inference_model().call_metadata(&mut store).await
+    }
+}
