@@ -82,7 +82,12 @@ fn build_guest(root: &Path, target_dir: &Path, bundle: &str) -> PathBuf {
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env_remove("CARGO_TARGET_DIR")
         .env_remove("CARGO_BUILD_TARGET")
-        .env_remove("CARGO_PRIMARY_PACKAGE");
+        .env_remove("CARGO_PRIMARY_PACKAGE")
+        // Under `cargo clippy` the outer build's lint wrapper would lint (and fail) the
+        // nested build; the guest is linted by its own clippy run (see .ci/run).
+        .env_remove("RUSTC_WORKSPACE_WRAPPER")
+        .env_remove("CLIPPY_ARGS")
+        .env_remove("CLIPPY_CONF_DIR");
     let out = cmd.output().expect("running cargo for the guest");
     if !out.status.success() {
         panic!(

@@ -23,7 +23,8 @@ fn each_bundle_has_a_component() {
         let dir = dir.unwrap().path();
         if dir.join("manifest.json").is_file() {
             let name = dir.file_name().unwrap().to_str().unwrap();
-            let path = host::guests::guest_path(name).unwrap_or_else(|| panic!("no component for {name}"));
+            let path =
+                host::guests::guest_path(name).unwrap_or_else(|| panic!("no component for {name}"));
             assert!(path.is_file());
         }
     }

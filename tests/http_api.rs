@@ -23,38 +23,92 @@ async fn each_invalid_input_is_422_naming_the_field() {
     let mut without_island = penguin();
     without_island.as_object_mut().unwrap().remove("island");
     let cases = [
-        ("missing required", json!({"features": without_island}), "features.island", "required feature is missing"),
-        ("wrong type", with("bill_length_mm", json!("long")), "features.bill_length_mm", "expected a number"),
-        ("out of range", with("body_mass_g", json!(100000)), "features.body_mass_g", "outside the valid range"),
-        ("unknown category", with("island", json!("Atlantis")), "features.island", "unknown category"),
-        ("non-integer", with("flipper_length_mm", json!(190.5)), "features.flipper_length_mm", "expected an integer"),
-        ("unknown field", with("wingspan_mm", json!(3)), "features.wingspan_mm", "unknown feature"),
-        ("required null", with("island", json!(null)), "features.island", "required feature is null"),
+        (
+            "missing required",
+            json!({"features": without_island}),
+            "features.island",
+            "required feature is missing",
+        ),
+        (
+            "wrong type",
+            with("bill_length_mm", json!("long")),
+            "features.bill_length_mm",
+            "expected a number",
+        ),
+        (
+            "out of range",
+            with("body_mass_g", json!(100000)),
+            "features.body_mass_g",
+            "outside the valid range",
+        ),
+        (
+            "unknown category",
+            with("island", json!("Atlantis")),
+            "features.island",
+            "unknown category",
+        ),
+        (
+            "non-integer",
+            with("flipper_length_mm", json!(190.5)),
+            "features.flipper_length_mm",
+            "expected an integer",
+        ),
+        (
+            "unknown field",
+            with("wingspan_mm", json!(3)),
+            "features.wingspan_mm",
+            "unknown feature",
+        ),
+        (
+            "required null",
+            with("island", json!(null)),
+            "features.island",
+            "required feature is null",
+        ),
     ];
     for (what, body, field, problem) in cases {
         let reply = post_json(srv.addr, "/predict", &body).await;
         assert_eq!(reply.status, 422, "{what}");
         assert_eq!(reply.error_code(), "invalid_input", "{what}");
         assert_eq!(reply.error_fields(), [field], "{what}");
-        let text = reply.json()["error"]["details"][0]["problem"].as_str().unwrap().to_string();
+        let text = reply.json()["error"]["details"][0]["problem"]
+            .as_str()
+            .unwrap()
+            .to_string();
         assert!(text.contains(problem), "{what}: {text}");
     }
     // Non-finite: JSON has no NaN, but a number beyond f64 is infinite.
     let body = br#"{"features": {"island": "Dream", "bill_depth_mm": 1e400}}"#.to_vec();
-    let reply = request(srv.addr, "POST", "/predict", &[("content-type", "application/json")], body).await;
-    assert_eq!((reply.status, reply.error_fields()), (422, vec!["features.bill_depth_mm".to_string()]));
+    let reply = request(
+        srv.addr,
+        "POST",
+        "/predict",
+        &[("content-type", "application/json")],
+        body,
+    )
+    .await;
+    assert_eq!(
+        (reply.status, reply.error_fields()),
+        (422, vec!["features.bill_depth_mm".to_string()])
+    );
     assert!(String::from_utf8_lossy(&reply.body).contains("not a finite number"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_offending_field_of_a_batch_is_named() {
     let srv = server("penguins").await;
-    let body = json!({"instances": [penguin(), {"island": "Mars", "sex": 3}, {"bill_depth_mm": -1}]});
+    let body =
+        json!({"instances": [penguin(), {"island": "Mars", "sex": 3}, {"bill_depth_mm": -1}]});
     let reply = post_json(srv.addr, "/predict", &body).await;
     assert_eq!(reply.status, 422);
     assert_eq!(
         reply.error_fields(),
-        ["instances[1].island", "instances[1].sex", "instances[2].bill_depth_mm", "instances[2].island"]
+        [
+            "instances[1].island",
+            "instances[1].sex",
+            "instances[2].bill_depth_mm",
+            "instances[2].island"
+        ]
     );
 }
 
@@ -68,13 +122,29 @@ async fn protocol_errors_have_their_status() {
     // 413: over the body limit (whether or not Content-Length announces it).
     let big = vec![b' '; pipeline::MAX_BODY_BYTES + 1];
     let r = request(srv.addr, "POST", "/predict", &json_ct, big).await;
-    assert_eq!((r.status, r.error_code()), (413, "payload_too_large".into()));
+    assert_eq!(
+        (r.status, r.error_code()),
+        (413, "payload_too_large".into())
+    );
     // 415: not declared as JSON.
-    let r = request(srv.addr, "POST", "/predict", &[("content-type", "text/plain")], "{}").await;
-    assert_eq!((r.status, r.error_code()), (415, "unsupported_media_type".into()));
+    let r = request(
+        srv.addr,
+        "POST",
+        "/predict",
+        &[("content-type", "text/plain")],
+        "{}",
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.error_code()),
+        (415, "unsupported_media_type".into())
+    );
     // 405: wrong method, with Allow.
     let r = request(srv.addr, "GET", "/predict", &[], "").await;
-    assert_eq!((r.status, r.error_code()), (405, "method_not_allowed".into()));
+    assert_eq!(
+        (r.status, r.error_code()),
+        (405, "method_not_allowed".into())
+    );
     assert_eq!(r.headers["allow"], "POST");
     let r = request(srv.addr, "POST", "/health", &json_ct, "{}").await;
     assert_eq!(r.status, 405);
@@ -82,7 +152,10 @@ async fn protocol_errors_have_their_status() {
     let r = request(srv.addr, "GET", "/predictions", &[], "").await;
     assert_eq!((r.status, r.error_code()), (404, "not_found".into()));
     // And the server is still answering.
-    assert_eq!(request(srv.addr, "GET", "/health", &[], "").await.status, 200);
+    assert_eq!(
+        request(srv.addr, "GET", "/health", &[], "").await.status,
+        200
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -92,12 +165,17 @@ async fn health_and_metadata() {
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["status"], "ok");
     let meta = request(srv.addr, "GET", "/metadata", &[], "").await.json();
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(repo_root().join("models/breast-cancer/manifest.json")).unwrap()).unwrap();
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(repo_root().join("models/breast-cancer/manifest.json")).unwrap(),
+    )
+    .unwrap();
     assert_eq!(meta["version"], manifest["version"]);
     assert_eq!(meta["metrics"], manifest["metrics"]);
     assert_eq!(meta["labels"], manifest["labels"]);
-    assert_eq!(meta["features"].as_array().unwrap().len(), manifest["features"].as_array().unwrap().len());
+    assert_eq!(
+        meta["features"].as_array().unwrap().len(),
+        manifest["features"].as_array().unwrap().len()
+    );
 }
 
 /// The served document passes `openapi-spec-validator` (Python, the reference validator),
@@ -110,7 +188,8 @@ async fn openapi_document_is_valid_for_both_bundles() {
         assert_eq!(r.status, 200);
         let doc = r.json();
         assert_eq!(doc["info"]["title"], format!("{bundle} inference function"));
-        let path = std::env::temp_dir().join(format!("openapi-{bundle}-{}.json", std::process::id()));
+        let path =
+            std::env::temp_dir().join(format!("openapi-{bundle}-{}.json", std::process::id()));
         std::fs::write(&path, &r.body).unwrap();
         let out = std::process::Command::new("bash")
             .arg(repo_root().join("tests/tools/openapi-validate.sh"))

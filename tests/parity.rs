@@ -13,7 +13,10 @@ const BUNDLES: [&str; 2] = ["breast-cancer", "penguins"];
 fn assert_close(what: &str, got: &[f64], sklearn: &[f64]) {
     assert_eq!(got.len(), sklearn.len(), "{what}");
     for (g, s) in got.iter().zip(sklearn) {
-        assert!((g - s).abs() <= TOLERANCE, "{what}: {got:?} vs sklearn {sklearn:?}");
+        assert!(
+            (g - s).abs() <= TOLERANCE,
+            "{what}: {got:?} vs sklearn {sklearn:?}"
+        );
     }
 }
 
@@ -22,10 +25,16 @@ async fn typed_export_matches_sklearn_on_every_holdout_row() {
     for bundle in BUNDLES {
         let rt = runtime(bundle);
         let reference = reference(bundle);
-        let instances: Vec<Vec<typed::Feature>> =
-            reference.rows.iter().map(|r| typed::instance(&r.features).unwrap()).collect();
+        let instances: Vec<Vec<typed::Feature>> = reference
+            .rows
+            .iter()
+            .map(|r| typed::instance(&r.features).unwrap())
+            .collect();
         let mut checked = 0;
-        for (chunk, rows) in instances.chunks(pipeline::MAX_BATCH).zip(reference.rows.chunks(pipeline::MAX_BATCH)) {
+        for (chunk, rows) in instances
+            .chunks(pipeline::MAX_BATCH)
+            .zip(reference.rows.chunks(pipeline::MAX_BATCH))
+        {
             let predictions = rt.predict(chunk).await.unwrap().unwrap();
             assert_eq!(predictions.len(), rows.len());
             for (i, (p, r)) in predictions.iter().zip(rows).enumerate() {
@@ -47,18 +56,34 @@ async fn http_predict_matches_sklearn_on_every_holdout_row() {
         // One request per row: the single-instance form.
         for (i, r) in reference.rows.iter().enumerate() {
             let reply = post_json(srv.addr, "/predict", &json!({"features": r.features})).await;
-            assert_eq!(reply.status, 200, "{bundle} row {i}: {:?}", String::from_utf8_lossy(&reply.body));
+            assert_eq!(
+                reply.status,
+                200,
+                "{bundle} row {i}: {:?}",
+                String::from_utf8_lossy(&reply.body)
+            );
             let body = reply.json();
             assert_eq!(body["model"]["name"], bundle);
             let p = &body["predictions"][0];
             assert_eq!(p["label"], r.sklearn_label.as_str(), "{bundle} row {i}");
-            let probs: Vec<f64> = reference.labels.iter().map(|l| p["probabilities"][l].as_f64().unwrap()).collect();
+            let probs: Vec<f64> = reference
+                .labels
+                .iter()
+                .map(|l| p["probabilities"][l].as_f64().unwrap())
+                .collect();
             assert_close(&format!("{bundle} row {i}"), &probs, &r.sklearn_proba);
-            assert_eq!(p["confidence"].as_f64(), probs.iter().copied().reduce(f64::max));
+            assert_eq!(
+                p["confidence"].as_f64(),
+                probs.iter().copied().reduce(f64::max)
+            );
         }
         // And the batch form, in order.
-        let batch: Vec<&serde_json::Map<String, serde_json::Value>> =
-            reference.rows.iter().take(pipeline::MAX_BATCH).map(|r| &r.features).collect();
+        let batch: Vec<&serde_json::Map<String, serde_json::Value>> = reference
+            .rows
+            .iter()
+            .take(pipeline::MAX_BATCH)
+            .map(|r| &r.features)
+            .collect();
         let reply = post_json(srv.addr, "/predict", &json!({"instances": batch})).await;
         assert_eq!(reply.status, 200);
         let predictions = reply.json()["predictions"].as_array().unwrap().clone();
@@ -73,14 +98,23 @@ async fn http_predict_matches_sklearn_on_every_holdout_row() {
 async fn typed_errors_name_the_field() {
     let rt = runtime("penguins");
     let bad = vec![vec![
-        typed::Feature { name: "island".into(), value: typed::FeatureValue::Category("Atlantis".into()) },
-        typed::Feature { name: "bill_depth_mm".into(), value: typed::FeatureValue::Number(f64::NAN) },
+        typed::Feature {
+            name: "island".into(),
+            value: typed::FeatureValue::Category("Atlantis".into()),
+        },
+        typed::Feature {
+            name: "bill_depth_mm".into(),
+            value: typed::FeatureValue::Number(f64::NAN),
+        },
     ]];
     let Err(typed::PredictError::InvalidInput(problems)) = rt.predict(&bad).await.unwrap() else {
         panic!("expected invalid-input");
     };
     let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
-    assert_eq!(fields, ["instances[0].island", "instances[0].bill_depth_mm"]);
+    assert_eq!(
+        fields,
+        ["instances[0].island", "instances[0].bill_depth_mm"]
+    );
     assert_eq!(problems[1].problem, "not a finite number");
 }
 

@@ -22,7 +22,7 @@ async fn respond(req: IncomingRequest) -> Response {
     let headers = req.headers();
     let header = |name: &str| {
         headers
-            .get(&name.to_string())
+            .get(name)
             .into_iter()
             .next()
             .and_then(|v| String::from_utf8(v).ok())

@@ -85,19 +85,19 @@ fn load_wasm(engine: &Engine, path: &Path) -> Result<(Component, Loaded)> {
     bytes.hash(&mut h);
     engine.precompile_compatibility_hash().hash(&mut h);
     let cached = cache_dir().join(format!("{:016x}.cwasm", h.finish()));
-    if cached.is_file() {
-        if let Ok(c) = deserialize(engine, &cached) {
-            return Ok((c, Loaded::CacheHit));
-        }
+    if cached.is_file()
+        && let Ok(c) = deserialize(engine, &cached)
+    {
+        return Ok((c, Loaded::CacheHit));
     }
     let compiled = engine
         .precompile_component(&bytes)
         .with_context(|| format!("compiling {}", path.display()))?;
     // A cache we cannot write is no reason to fail: load from memory instead.
-    if write_atomically(&cached, &compiled).is_ok() {
-        if let Ok(c) = deserialize(engine, &cached) {
-            return Ok((c, Loaded::Compiled));
-        }
+    if write_atomically(&cached, &compiled).is_ok()
+        && let Ok(c) = deserialize(engine, &cached)
+    {
+        return Ok((c, Loaded::Compiled));
     }
     // SAFETY: `compiled` was produced by this engine a moment ago.
     let c = unsafe { Component::deserialize(engine, &compiled) }?;

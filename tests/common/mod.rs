@@ -9,13 +9,16 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
 use host::server::BackgroundServer;
 use host::{PoolLimits, Runtime, guests};
+use http_body_util::{BodyExt, Full};
 use pipeline::reference::Reference;
 
 pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// The runtime for `bundle`'s component, loaded once per test binary (compiling a
@@ -25,18 +28,24 @@ pub fn runtime(bundle: &str) -> Arc<Runtime> {
     let mut map = RUNTIMES.get_or_init(Default::default).lock().unwrap();
     map.entry(bundle.to_string())
         .or_insert_with(|| {
-            let path = guests::guest_path(bundle).unwrap_or_else(|| panic!("no guest built for {bundle}"));
+            let path =
+                guests::guest_path(bundle).unwrap_or_else(|| panic!("no guest built for {bundle}"));
             Arc::new(Runtime::load(&path, PoolLimits::default()).unwrap())
         })
         .clone()
 }
 
 pub async fn server(bundle: &str) -> BackgroundServer {
-    host::server::spawn(runtime(bundle), "127.0.0.1:0".parse().unwrap()).await.unwrap()
+    host::server::spawn(runtime(bundle), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap()
 }
 
 pub fn reference(bundle: &str) -> Reference {
-    let path = repo_root().join("models").join(bundle).join("reference.json");
+    let path = repo_root()
+        .join("models")
+        .join(bundle)
+        .join("reference.json");
     Reference::from_json(&std::fs::read(path).unwrap()).unwrap()
 }
 
@@ -48,8 +57,13 @@ pub struct Reply {
 
 impl Reply {
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("status {} body is not JSON ({e}): {:?}", self.status, String::from_utf8_lossy(&self.body)))
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "status {} body is not JSON ({e}): {:?}",
+                self.status,
+                String::from_utf8_lossy(&self.body)
+            )
+        })
     }
 
     /// The `field`s of an error response's details.
@@ -68,21 +82,53 @@ impl Reply {
 }
 
 /// One HTTP/1.1 request on a new connection.
-pub async fn request(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: impl Into<Bytes>) -> Reply {
+pub async fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: impl Into<Bytes>,
+) -> Reply {
     let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.unwrap();
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .unwrap();
     tokio::spawn(conn);
-    let mut req = hyper::Request::builder().method(method).uri(path).header("host", addr.to_string());
+    let mut req = hyper::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", addr.to_string());
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
-    let resp = sender.send_request(req.body(Full::new(body.into())).unwrap()).await.unwrap();
+    let resp = sender
+        .send_request(req.body(Full::new(body.into())).unwrap())
+        .await
+        .unwrap();
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
-    let body = resp.into_body().collect().await.unwrap().to_bytes().to_vec();
-    Reply { status, headers, body }
+    let body = resp
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
+    Reply {
+        status,
+        headers,
+        body,
+    }
 }
 
 pub async fn post_json(addr: SocketAddr, path: &str, body: &serde_json::Value) -> Reply {
-    request(addr, "POST", path, &[("content-type", "application/json")], serde_json::to_vec(body).unwrap()).await
+    request(
+        addr,
+        "POST",
+        path,
+        &[("content-type", "application/json")],
+        serde_json::to_vec(body).unwrap(),
+    )
+    .await
 }
