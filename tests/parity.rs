@@ -3,7 +3,8 @@
 
 mod common;
 
-use common::{post_json, reference, runtime, server};
+use common::{post_json, reference, runtime, runtime_with, server};
+use host::Prepare;
 use host::typed;
 use serde_json::json;
 
@@ -23,7 +24,7 @@ fn assert_close(what: &str, got: &[f64], sklearn: &[f64]) {
 #[tokio::test(flavor = "multi_thread")]
 async fn typed_export_matches_sklearn_on_every_holdout_row() {
     for bundle in BUNDLES {
-        let rt = runtime(bundle);
+        let rt = runtime(bundle).await;
         let reference = reference(bundle);
         let instances: Vec<Vec<typed::Feature>> = reference
             .rows
@@ -96,7 +97,7 @@ async fn http_predict_matches_sklearn_on_every_holdout_row() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn typed_errors_name_the_field() {
-    let rt = runtime("penguins");
+    let rt = runtime("penguins").await;
     let bad = vec![vec![
         typed::Feature {
             name: "island".into(),
@@ -120,7 +121,7 @@ async fn typed_errors_name_the_field() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn metadata_export_describes_the_bundle() {
-    let meta = runtime("breast-cancer").metadata().await.unwrap();
+    let meta = runtime("breast-cancer").await.metadata().await.unwrap();
     assert_eq!(meta.name, "breast-cancer");
     assert_eq!(meta.labels, ["malignant", "benign"]);
     assert_eq!(meta.features.len(), 30);
@@ -128,4 +129,50 @@ async fn metadata_export_describes_the_bundle() {
     assert_eq!(meta.max_batch as usize, pipeline::MAX_BATCH);
     let json: serde_json::Value = serde_json::from_str(&meta.metadata_json).unwrap();
     assert!(json["metrics"]["accuracy"].as_f64().unwrap() > 0.9);
+}
+
+/// The pre-initialised snapshot answers exactly as the plain component: same bits.
+#[tokio::test(flavor = "multi_thread")]
+async fn snapshot_predictions_are_bit_identical_to_the_plain_component() {
+    for bundle in BUNDLES {
+        let snapshot = runtime_with(bundle, Prepare::Snapshot).await;
+        let plain = runtime_with(bundle, Prepare::AsIs).await;
+        let reference = reference(bundle);
+        let instances: Vec<Vec<typed::Feature>> = reference
+            .rows
+            .iter()
+            .map(|r| typed::instance(&r.features).unwrap())
+            .collect();
+        for chunk in instances.chunks(pipeline::MAX_BATCH) {
+            let a = snapshot.predict(chunk).await.unwrap().unwrap();
+            let b = plain.predict(chunk).await.unwrap().unwrap();
+            assert_eq!(a.len(), b.len());
+            for (x, y) in a.iter().zip(&b) {
+                assert_eq!(x.label, y.label);
+                let bits = |p: &typed::Prediction| {
+                    p.probabilities
+                        .iter()
+                        .map(|f| f.to_bits())
+                        .collect::<Vec<_>>()
+                };
+                assert_eq!(bits(x), bits(y), "{bundle}");
+            }
+        }
+    }
+}
+
+/// With a snapshot the model is loaded before any request; without, by the instance.
+#[tokio::test(flavor = "multi_thread")]
+async fn health_reports_where_the_model_was_loaded() {
+    for (prepare, expected) in [
+        (Prepare::Snapshot, "snapshot"),
+        (Prepare::AsIs, "instance start"),
+    ] {
+        let rt = runtime_with("breast-cancer", prepare).await;
+        let srv = host::server::spawn(rt, "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        let reply = common::request(srv.addr, "GET", "/health", &[], "").await;
+        assert_eq!(reply.json()["model_loaded"], expected);
+    }
 }

@@ -2,7 +2,7 @@
 //! `pipeline::route` / `Service::respond`, reading at most `MAX_BODY_BYTES + 1` of the body.
 
 use futures::StreamExt;
-use pipeline::{ApiError, MAX_BODY_BYTES, Response, Route};
+use pipeline::{ApiError, InstanceInfo, MAX_BODY_BYTES, Response, Route};
 use spin_sdk::http::{Fields, IncomingRequest, OutgoingResponse, ResponseOutparam};
 use spin_sdk::http_component;
 
@@ -33,14 +33,17 @@ async fn respond(req: IncomingRequest) -> Response {
         Ok(route) => route,
         Err(e) => return e.into(),
     };
+    let instance = InstanceInfo {
+        preinitialized: crate::preinitialized(),
+    };
     if route != Route::Predict {
-        return service.respond(route, b"");
+        return service.respond(route, b"", instance);
     }
     if declared_length.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
         return ApiError::payload_too_large().into();
     }
     match read_body(req).await {
-        Some(body) => service.respond(route, &body),
+        Some(body) => service.respond(route, &body, instance),
         None => ApiError::payload_too_large().into(),
     }
 }

@@ -6,6 +6,7 @@ mod http;
 mod typed;
 
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use pipeline::Service;
 
@@ -14,6 +15,21 @@ static MANIFEST: &[u8] = include_bytes!(concat!(env!("BUNDLE_DIR"), "/manifest.j
 static ONNX: &[u8] = include_bytes!(concat!(env!("BUNDLE_DIR"), "/model.onnx"));
 
 static SERVICE: OnceLock<Result<Service, String>> = OnceLock::new();
+
+/// Set by `preinitialize`; in a snapshot it is already true when an instance starts.
+static PREINITIALIZED: AtomicBool = AtomicBool::new(false);
+
+/// The `wizer-initialize` export: load the bundle now, so a snapshot taken afterwards
+/// starts every instance with the tract plan already in linear memory.
+pub fn preinitialize() {
+    let _ = init();
+    PREINITIALIZED.store(true, Ordering::Relaxed);
+}
+
+/// Whether this instance started from a pre-initialised snapshot (reported by /health).
+pub fn preinitialized() -> bool {
+    PREINITIALIZED.load(Ordering::Relaxed)
+}
 
 /// Loads the bundle (manifest checks, tract optimisation). Independent of any request, so
 /// it can run ahead of time in a pre-initialisation snapshot; otherwise the first

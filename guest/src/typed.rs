@@ -7,12 +7,18 @@ use exports::mlfn::inference::model as wit;
 
 wit_bindgen::generate!({
     path: "../wit",
-    world: "inference-function",
+    world: "inference-function-guest",
 });
 
 struct Component;
 
 export!(Component);
+
+impl Guest for Component {
+    fn wizer_initialize() {
+        crate::preinitialize();
+    }
+}
 
 impl wit::Guest for Component {
     fn metadata() -> wit::ModelInfo {
@@ -23,7 +29,13 @@ impl wit::Guest for Component {
             Err(e) => panic!("{e}"),
         };
         let m = service.manifest();
-        let body = service.respond(pipeline::Route::Metadata, b"").body;
+        let body = service
+            .respond(
+                pipeline::Route::Metadata,
+                b"",
+                pipeline::InstanceInfo::default(),
+            )
+            .body;
         wit::ModelInfo {
             name: m.name.clone(),
             version: m.version.clone(),

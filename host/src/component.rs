@@ -1,7 +1,8 @@
 //! Loading a component the way production hosts do: a `.cwasm` (ahead-of-time compiled
-//! by `host compile`) is mmapped with `deserialize_file`; a `.wasm` is compiled once and
-//! its machine code cached on disk, keyed by the component's bytes and the engine's
-//! configuration, so later starts load it like a `.cwasm`.
+//! by `host compile`) is mmapped with `deserialize_file`; a `.wasm` is (by default)
+//! pre-initialised, compiled once, and the machine code cached on disk, keyed by the
+//! component's bytes, the engine's configuration and the preparation, so later starts
+//! load it like a `.cwasm`.
 
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
@@ -25,6 +26,15 @@ pub fn cache_dir() -> PathBuf {
     std::env::temp_dir().join("mlfn-host")
 }
 
+/// What to do to a `.wasm` before compiling it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Prepare {
+    /// Pre-initialise it (`crate::prepare`): instances start with the model loaded.
+    Snapshot,
+    /// Use it as is: each instance loads the model on its first request.
+    AsIs,
+}
+
 /// How a component was obtained, for the record (`serve` logs it, `bench` reports it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Loaded {
@@ -36,14 +46,15 @@ pub enum Loaded {
     Compiled,
 }
 
-/// Loads a `.wasm` or `.cwasm` component for `engine`.
-pub fn load(engine: &Engine, path: &Path) -> Result<(Component, Loaded)> {
+/// Loads a `.wasm` or `.cwasm` component for `engine`. `prepare` applies to `.wasm` only
+/// (a `.cwasm` is used as it was compiled).
+pub async fn load(engine: &Engine, path: &Path, prepare: Prepare) -> Result<(Component, Loaded)> {
     let mut magic = [0u8; 4];
     std::fs::File::open(path)
         .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
         .with_context(|| format!("reading {}", path.display()))?;
     if &magic == b"\0asm" {
-        return load_wasm(engine, path);
+        return load_wasm(engine, path, prepare).await;
     }
     match Engine::detect_precompiled_file(path) {
         Ok(Some(Precompiled::Component)) => Ok((deserialize(engine, path)?, Loaded::Precompiled)),
@@ -79,16 +90,23 @@ fn deserialize(engine: &Engine, path: &Path) -> Result<Component> {
     })
 }
 
-fn load_wasm(engine: &Engine, path: &Path) -> Result<(Component, Loaded)> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+async fn load_wasm(engine: &Engine, path: &Path, prepare: Prepare) -> Result<(Component, Loaded)> {
+    let mut bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let mut h = std::hash::DefaultHasher::new();
     bytes.hash(&mut h);
     engine.precompile_compatibility_hash().hash(&mut h);
-    let cached = cache_dir().join(format!("{:016x}.cwasm", h.finish()));
+    let tag = match prepare {
+        Prepare::Snapshot => "snapshot",
+        Prepare::AsIs => "plain",
+    };
+    let cached = cache_dir().join(format!("{:016x}-{tag}.cwasm", h.finish()));
     if cached.is_file()
         && let Ok(c) = deserialize(engine, &cached)
     {
         return Ok((c, Loaded::CacheHit));
+    }
+    if prepare == Prepare::Snapshot {
+        bytes = crate::prepare::preinitialize(&bytes).await?;
     }
     let compiled = engine
         .precompile_component(&bytes)

@@ -5,10 +5,12 @@
 pub mod component;
 pub mod engine;
 pub mod guests;
+pub mod prepare;
 pub mod runtime;
 pub mod server;
 pub mod state;
 pub mod typed;
 
+pub use component::Prepare;
 pub use engine::PoolLimits;
 pub use runtime::Runtime;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use host::typed::{self, PredictError};
-use host::{PoolLimits, Runtime, guests};
+use host::{PoolLimits, Prepare, Runtime, guests};
 use wasmtime::error::Context;
 use wasmtime::{Result, bail};
 
@@ -57,6 +57,15 @@ enum Command {
         #[command(flatten)]
         component: ComponentArg,
     },
+    /// Pre-initialise a `.wasm` component: snapshot it after its model-loading init ran
+    /// (wasmtime-wizer). The result is a portable component (Spin, `wasmtime serve`).
+    Prepare {
+        /// The `.wasm` component.
+        wasm: PathBuf,
+        /// Output path (default: the input with `.snapshot.wasm`).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
     /// Compile a `.wasm` component ahead of time to a `.cwasm` for this host's engine.
     Compile {
         /// The `.wasm` component.
@@ -74,9 +83,25 @@ struct ComponentArg {
     /// Which built bundle to use when no component is given.
     #[arg(long, default_value = guests::DEFAULT_BUNDLE)]
     bundle: String,
+    /// Use a `.wasm` as it is instead of pre-initialising it (each instance then loads
+    /// the model on its first request).
+    #[arg(long)]
+    no_snapshot: bool,
 }
 
 impl ComponentArg {
+    fn prepare(&self) -> Prepare {
+        if self.no_snapshot {
+            Prepare::AsIs
+        } else {
+            Prepare::Snapshot
+        }
+    }
+
+    async fn load(&self, limits: PoolLimits) -> Result<Runtime> {
+        Runtime::load(&self.path()?, limits, self.prepare()).await
+    }
+
     fn path(&self) -> Result<PathBuf> {
         match &self.component {
             Some(p) => Ok(p.clone()),
@@ -106,10 +131,28 @@ fn main() -> Result<()> {
                 instances: max_instances,
                 ..PoolLimits::default()
             };
-            rt.block_on(serve(&component.path()?, listen, limits))
+            rt.block_on(serve(&component, listen, limits))
         }
-        Command::Run { component, input } => rt.block_on(run(&component.path()?, input.as_deref())),
-        Command::Info { component } => rt.block_on(info(&component.path()?)),
+        Command::Run { component, input } => rt.block_on(run(&component, input.as_deref())),
+        Command::Info { component } => rt.block_on(info(&component)),
+        Command::Prepare { wasm, output } => {
+            let out = output.unwrap_or_else(|| wasm.with_extension("snapshot.wasm"));
+            let bytes =
+                std::fs::read(&wasm).with_context(|| format!("reading {}", wasm.display()))?;
+            let t = std::time::Instant::now();
+            let snapshot = rt.block_on(host::prepare::preinitialize(&bytes))?;
+            std::fs::write(&out, &snapshot)
+                .with_context(|| format!("writing {}", out.display()))?;
+            eprintln!(
+                "pre-initialised {} ({} bytes) -> {} ({} bytes) in {:.1?}",
+                wasm.display(),
+                bytes.len(),
+                out.display(),
+                snapshot.len(),
+                t.elapsed()
+            );
+            Ok(())
+        }
         Command::Compile { wasm, output } => {
             let out = output.unwrap_or_else(|| wasm.with_extension("cwasm"));
             let engine = host::engine::engine(PoolLimits::default())?;
@@ -138,8 +181,9 @@ fn init_tracing(format: LogFormat) {
     }
 }
 
-async fn serve(path: &Path, listen: SocketAddr, limits: PoolLimits) -> Result<()> {
-    let runtime = Arc::new(Runtime::load(path, limits)?);
+async fn serve(component: &ComponentArg, listen: SocketAddr, limits: PoolLimits) -> Result<()> {
+    let path = component.path()?;
+    let runtime = Arc::new(component.load(limits).await?);
     let meta = runtime
         .metadata()
         .await
@@ -148,7 +192,7 @@ async fn serve(path: &Path, listen: SocketAddr, limits: PoolLimits) -> Result<()
         .await
         .with_context(|| format!("binding {listen}"))?;
     tracing::info!(
-        component = %path.display(), loaded = ?runtime.loaded, load_ms = runtime.load_time.as_secs_f64() * 1e3,
+        component = %path.display(), prepare = ?component.prepare(), loaded = ?runtime.loaded, load_ms = runtime.load_time.as_secs_f64() * 1e3,
         model = %meta.name, version = %meta.version, "serving on http://{}", listener.local_addr()?
     );
     host::server::serve(runtime, listener, async {
@@ -157,7 +201,7 @@ async fn serve(path: &Path, listen: SocketAddr, limits: PoolLimits) -> Result<()
     .await
 }
 
-async fn run(path: &Path, input: Option<&Path>) -> Result<()> {
+async fn run(component: &ComponentArg, input: Option<&Path>) -> Result<()> {
     let text = match input {
         Some(p) if p != Path::new("-") => {
             std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?
@@ -189,7 +233,7 @@ async fn run(path: &Path, input: Option<&Path>) -> Result<()> {
         .map(typed::instance)
         .collect::<Result<Vec<_>, String>>()
         .map_err(wasmtime::Error::msg)?;
-    let runtime = Runtime::load(path, PoolLimits::default())?;
+    let runtime = component.load(PoolLimits::default()).await?;
     let meta = runtime.metadata().await?;
     match runtime.predict(&instances).await? {
         Ok(predictions) => {
@@ -215,8 +259,8 @@ async fn run(path: &Path, input: Option<&Path>) -> Result<()> {
     }
 }
 
-async fn info(path: &Path) -> Result<()> {
-    let runtime = Runtime::load(path, PoolLimits::default())?;
+async fn info(component: &ComponentArg) -> Result<()> {
+    let runtime = component.load(PoolLimits::default()).await?;
     let meta = runtime.metadata().await?;
     let metadata: serde_json::Value = serde_json::from_str(&meta.metadata_json)?;
     let doc = serde_json::json!({"metadata": metadata, "imports": runtime.imports(), "loaded": format!("{:?}", runtime.loaded)});

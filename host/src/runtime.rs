@@ -8,7 +8,7 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Result, Store};
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
-use crate::component::{self, Loaded};
+use crate::component::{self, Loaded, Prepare};
 use crate::engine::{self, PoolLimits};
 use crate::state::InstanceState;
 use crate::typed::{Feature, InferenceFunctionPre, ModelInfo, PredictError, Prediction};
@@ -26,14 +26,14 @@ pub struct Runtime {
 impl Runtime {
     /// Engine + component (from `.wasm` via the compile cache, or `.cwasm`) + linker
     /// with WASI and wasi:http + `InstancePre`.
-    pub fn load(path: &Path, limits: PoolLimits) -> Result<Self> {
+    pub async fn load(path: &Path, limits: PoolLimits, prepare: Prepare) -> Result<Self> {
         let engine = engine::engine(limits)?;
-        Self::load_with(engine, path)
+        Self::load_with(engine, path, prepare).await
     }
 
-    pub fn load_with(engine: Engine, path: &Path) -> Result<Self> {
+    pub async fn load_with(engine: Engine, path: &Path, prepare: Prepare) -> Result<Self> {
         let t = Instant::now();
-        let (component, loaded) = component::load(&engine, path)?;
+        let (component, loaded) = component::load(&engine, path, prepare).await?;
         let load_time = t.elapsed();
         let mut linker = Linker::<InstanceState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;

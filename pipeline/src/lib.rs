@@ -24,4 +24,4 @@ pub use model::{Model, ModelError};
 pub use postprocess::Prediction;
 pub use preprocess::Preprocessor;
 pub use schema::{Cell, FeatureValue, FieldProblem, Row, Schema};
-pub use service::{LoadError, PredictError, Response, Route, Service, route};
+pub use service::{InstanceInfo, LoadError, PredictError, Response, Route, Service, route};

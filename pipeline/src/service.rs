@@ -86,6 +86,14 @@ impl From<ApiError> for Response {
     }
 }
 
+/// What the instance knows about itself that responses report.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InstanceInfo {
+    /// The instance started from a pre-initialised snapshot (the model was loaded ahead
+    /// of time, not on this request's path).
+    pub preinitialized: bool,
+}
+
 /// A loaded bundle, ready to serve.
 #[derive(Debug, Clone)]
 pub struct Service {
@@ -169,7 +177,7 @@ impl Service {
 
     /// Answers a routed request. `body` is only read for `/predict`, and the caller has
     /// already cut it off at `api::MAX_BODY_BYTES + 1` bytes.
-    pub fn respond(&self, route: Route, body: &[u8]) -> Response {
+    pub fn respond(&self, route: Route, body: &[u8], instance: InstanceInfo) -> Response {
         let m = &self.manifest;
         match route {
             Route::Predict => match api::parse_predict_body(body, &self.schema) {
@@ -181,7 +189,11 @@ impl Service {
             },
             Route::Health => Response::json(
                 200,
-                serde_json::to_vec(&json!({"status": "ok", "model": {"name": m.name, "version": m.version}}))
+                serde_json::to_vec(&json!({
+                    "status": "ok",
+                    "model": {"name": m.name, "version": m.version},
+                    "model_loaded": if instance.preinitialized { "snapshot" } else { "instance start" },
+                }))
                     .expect("plain JSON"),
             ),
             Route::Metadata => Response::json(200, self.metadata.clone()),
@@ -206,7 +218,7 @@ impl Service {
         body: &[u8],
     ) -> Response {
         match route(method, path, content_type) {
-            Ok(r) => self.respond(r, body),
+            Ok(r) => self.respond(r, body, InstanceInfo::default()),
             Err(e) => e.into(),
         }
     }
@@ -373,14 +385,18 @@ mod tests {
     #[test]
     fn metadata_and_openapi_are_json() {
         let s = service(Bundle::BreastCancer);
-        let meta: serde_json::Value =
-            serde_json::from_slice(&s.respond(Route::Metadata, b"").body).unwrap();
+        let meta: serde_json::Value = serde_json::from_slice(
+            &s.respond(Route::Metadata, b"", InstanceInfo::default())
+                .body,
+        )
+        .unwrap();
         assert_eq!(meta["features"].as_array().unwrap().len(), 30);
         assert_eq!(meta["features"][0]["name"], "mean_radius");
         assert_eq!(meta["labels"], json!(["malignant", "benign"]));
         assert!(meta["features"][0].get("baseline").is_none());
         let doc: serde_json::Value =
-            serde_json::from_slice(&s.respond(Route::OpenApi, b"").body).unwrap();
+            serde_json::from_slice(&s.respond(Route::OpenApi, b"", InstanceInfo::default()).body)
+                .unwrap();
         assert_eq!(doc["openapi"], "3.0.3");
     }
 }

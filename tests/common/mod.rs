@@ -6,11 +6,11 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use host::server::BackgroundServer;
-use host::{PoolLimits, Runtime, guests};
+use host::{PoolLimits, Prepare, Runtime, guests};
 use http_body_util::{BodyExt, Full};
 use pipeline::reference::Reference;
 
@@ -21,22 +21,33 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// The runtime for `bundle`'s component, loaded once per test binary (compiling a
-/// component takes seconds; the host's compile cache makes later binaries cheap).
-pub fn runtime(bundle: &str) -> Arc<Runtime> {
-    static RUNTIMES: OnceLock<Mutex<HashMap<String, Arc<Runtime>>>> = OnceLock::new();
-    let mut map = RUNTIMES.get_or_init(Default::default).lock().unwrap();
-    map.entry(bundle.to_string())
-        .or_insert_with(|| {
-            let path =
-                guests::guest_path(bundle).unwrap_or_else(|| panic!("no guest built for {bundle}"));
-            Arc::new(Runtime::load(&path, PoolLimits::default()).unwrap())
-        })
-        .clone()
+/// The runtime for `bundle`'s component, pre-initialised, loaded once per test binary
+/// (compiling a component takes seconds; the host's compile cache makes later binaries
+/// cheap).
+pub async fn runtime(bundle: &str) -> Arc<Runtime> {
+    runtime_with(bundle, Prepare::Snapshot).await
+}
+
+/// The same, prepared as asked (`Prepare::AsIs`: the plain component).
+pub async fn runtime_with(bundle: &str, prepare: Prepare) -> Arc<Runtime> {
+    type Cache = tokio::sync::Mutex<HashMap<(String, Prepare), Arc<Runtime>>>;
+    static RUNTIMES: OnceLock<Cache> = OnceLock::new();
+    let mut map = RUNTIMES.get_or_init(Default::default).lock().await;
+    if let Some(rt) = map.get(&(bundle.to_string(), prepare)) {
+        return rt.clone();
+    }
+    let path = guests::guest_path(bundle).unwrap_or_else(|| panic!("no guest built for {bundle}"));
+    let rt = Arc::new(
+        Runtime::load(&path, PoolLimits::default(), prepare)
+            .await
+            .unwrap(),
+    );
+    map.insert((bundle.to_string(), prepare), rt.clone());
+    rt
 }
 
 pub async fn server(bundle: &str) -> BackgroundServer {
-    host::server::spawn(runtime(bundle), "127.0.0.1:0".parse().unwrap())
+    host::server::spawn(runtime(bundle).await, "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap()
 }
