@@ -22,7 +22,24 @@ impl Default for PoolLimits {
     }
 }
 
+/// How much of a freed instance's memory and tables the pool keeps mapped.
+const KEEP_RESIDENT_BYTES: usize = 4 << 20;
+
+/// The production engine: pooling allocator with copy-on-write memory images.
 pub fn engine(limits: PoolLimits) -> Result<Engine> {
+    engine_with(limits, Allocator::Pooling, true)
+}
+
+/// Instance allocation strategy (a knob `bench` measures).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum Allocator {
+    Pooling,
+    OnDemand,
+}
+
+/// An engine with the knobs `bench` compares: allocator, and copy-on-write memory images
+/// (`memory_init_cow`) for initialising linear memory from the component's data.
+pub fn engine_with(limits: PoolLimits, allocator: Allocator, cow: bool) -> Result<Engine> {
     let mut pool = PoolingAllocationConfig::default();
     pool.total_component_instances(limits.instances)
         // A Rust wasip2 component is a few core instances (the program and wasi shims),
@@ -35,9 +52,17 @@ pub fn engine(limits: PoolLimits) -> Result<Engine> {
         .max_core_instances_per_component(8)
         .max_memory_size(limits.max_memory_bytes)
         // tract's trait objects make a large indirect-call table.
-        .table_elements(1 << 16);
+        .table_elements(1 << 16)
+        // Reset a freed slot by writing over it rather than by madvise: an instance
+        // touches ~2 MiB, and concurrent madvise calls contend on the process's mmap
+        // lock (measured: c=8 throughput fell below c=1 without this).
+        .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
+        .table_keep_resident(KEEP_RESIDENT_BYTES);
     let mut config = Config::new();
     config.wasm_component_model(true);
-    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    config.memory_init_cow(cow);
+    if allocator == Allocator::Pooling {
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    }
     Engine::new(&config)
 }

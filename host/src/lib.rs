@@ -2,6 +2,7 @@
 //! cache, or `.cwasm`), pre-instantiate, and run a fresh instance per call or per HTTP
 //! request. The `host` binary (main.rs) is a CLI over this library; tests use it directly.
 
+pub mod bench;
 pub mod component;
 pub mod engine;
 pub mod guests;

@@ -66,6 +66,30 @@ enum Command {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+    /// Measure cold start, warm latency (wasm and native), HTTP latency and throughput,
+    /// instantiation knobs and memory, in one run.
+    Bench {
+        /// A plain `.wasm` component; default: the one built with `--bundle`.
+        wasm: Option<PathBuf>,
+        /// The bundle it embeds (for the native comparison and the input row).
+        #[arg(long, default_value = guests::DEFAULT_BUNDLE)]
+        bundle: String,
+        /// Iterations of each in-process measurement.
+        #[arg(long, default_value_t = 500)]
+        iterations: usize,
+        /// Seconds of each HTTP run.
+        #[arg(long, default_value_t = 5.0)]
+        http_seconds: f64,
+        /// HTTP concurrencies to run.
+        #[arg(long, value_delimiter = ',', default_value = "1,8")]
+        concurrency: Vec<usize>,
+        /// Also compare allocator and copy-on-write settings.
+        #[arg(long)]
+        knobs: bool,
+        /// Write the report as JSON to this file.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
     /// Compile a `.wasm` component ahead of time to a `.cwasm` for this host's engine.
     Compile {
         /// The `.wasm` component.
@@ -135,6 +159,35 @@ fn main() -> Result<()> {
         }
         Command::Run { component, input } => rt.block_on(run(&component, input.as_deref())),
         Command::Info { component } => rt.block_on(info(&component)),
+        Command::Bench {
+            wasm,
+            bundle,
+            iterations,
+            http_seconds,
+            concurrency,
+            knobs,
+            json,
+        } => {
+            let wasm = match wasm {
+                Some(w) => w,
+                None => guests::guest_path(&bundle)
+                    .with_context(|| format!("no built component for `{bundle}`"))?,
+            };
+            let opts = host::bench::BenchOptions {
+                wasm,
+                bundle_dir: host::bench::bundle_dir(&bundle),
+                iterations,
+                http_duration: std::time::Duration::from_secs_f64(http_seconds),
+                concurrency,
+                knobs,
+            };
+            let report = rt.block_on(host::bench::run(&opts))?;
+            host::bench::print(&report);
+            if let Some(path) = json {
+                std::fs::write(&path, serde_json::to_vec_pretty(&report)?)?;
+            }
+            Ok(())
+        }
         Command::Prepare { wasm, output } => {
             let out = output.unwrap_or_else(|| wasm.with_extension("snapshot.wasm"));
             let bytes =

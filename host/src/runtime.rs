@@ -11,7 +11,9 @@ use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use crate::component::{self, Loaded, Prepare};
 use crate::engine::{self, PoolLimits};
 use crate::state::InstanceState;
-use crate::typed::{Feature, InferenceFunctionPre, ModelInfo, PredictError, Prediction};
+use crate::typed::{
+    Feature, InferenceFunction, InferenceFunctionPre, ModelInfo, PredictError, Prediction,
+};
 
 pub struct Runtime {
     engine: Engine,
@@ -21,6 +23,7 @@ pub struct Runtime {
     /// How the component was loaded and how long that took.
     pub loaded: Loaded,
     pub load_time: Duration,
+    memory_cap: usize,
 }
 
 impl Runtime {
@@ -28,10 +31,16 @@ impl Runtime {
     /// with WASI and wasi:http + `InstancePre`.
     pub async fn load(path: &Path, limits: PoolLimits, prepare: Prepare) -> Result<Self> {
         let engine = engine::engine(limits)?;
-        Self::load_with(engine, path, prepare).await
+        Self::load_with(engine, limits.max_memory_bytes, path, prepare).await
     }
 
-    pub async fn load_with(engine: Engine, path: &Path, prepare: Prepare) -> Result<Self> {
+    /// With an engine of the caller's (benchmarks compare engine configurations).
+    pub async fn load_with(
+        engine: Engine,
+        memory_cap: usize,
+        path: &Path,
+        prepare: Prepare,
+    ) -> Result<Self> {
         let t = Instant::now();
         let (component, loaded) = component::load(&engine, path, prepare).await?;
         let load_time = t.elapsed();
@@ -48,6 +57,7 @@ impl Runtime {
             typed,
             loaded,
             load_time,
+            memory_cap,
         })
     }
 
@@ -63,8 +73,19 @@ impl Runtime {
         &self.proxy
     }
 
+    /// A fresh store with the memory limiter installed.
     pub fn new_store(&self) -> Store<InstanceState> {
-        Store::new(&self.engine, InstanceState::new())
+        let mut store = Store::new(&self.engine, InstanceState::new(self.memory_cap));
+        store.limiter(|s| &mut s.limiter);
+        store
+    }
+
+    /// A fresh instance of the typed world in `store`.
+    pub async fn instantiate_typed(
+        &self,
+        store: &mut Store<InstanceState>,
+    ) -> Result<InferenceFunction> {
+        self.typed.instantiate_async(store).await
     }
 
     /// Names of everything the component imports (interfaces, as `wasi:io/streams@0.2.6`).

@@ -100,7 +100,9 @@ pub async fn handle(
             error_response(500, "internal", &format!("the function failed: {e}"))
         }
     };
-    tracing::info!(
+    // Per-request lines cost as much as the request itself at these latencies: debug
+    // level (RUST_LOG=host=debug shows them).
+    tracing::debug!(
         %method, %path, status = response.status().as_u16(),
         micros = start.elapsed().as_micros() as u64, "request"
     );

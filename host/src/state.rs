@@ -12,10 +12,12 @@ pub struct InstanceState {
     http: WasiHttpCtx,
     table: ResourceTable,
     hooks: DenyOutbound,
+    pub limiter: MemoryLimiter,
 }
 
 impl InstanceState {
-    pub fn new() -> Self {
+    /// State for an instance whose linear memories may grow to `memory_cap` bytes.
+    pub fn new(memory_cap: usize) -> Self {
         let wasi = WasiCtx::builder()
             .inherit_stderr()
             .allow_tcp(false)
@@ -27,13 +29,11 @@ impl InstanceState {
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
             hooks: DenyOutbound,
+            limiter: MemoryLimiter {
+                cap: memory_cap,
+                peak: 0,
+            },
         }
-    }
-}
-
-impl Default for InstanceState {
-    fn default() -> Self {
-        Self::new()
     }
 }
 
@@ -74,6 +74,41 @@ impl WasiHttpHooks for DenyOutbound {
             > + Send,
     > {
         Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) })
+    }
+}
+
+/// Caps linear-memory growth per instance and records the peak, which `bench` reports.
+/// A guest over the cap sees `memory.grow` fail (Rust then aborts: a trap, which fails
+/// that request only).
+#[derive(Debug, Clone, Copy)]
+pub struct MemoryLimiter {
+    pub cap: usize,
+    /// Size of the largest linear memory seen, in bytes (a Rust component has one that
+    /// matters: the program's).
+    pub peak: usize,
+}
+
+impl wasmtime::ResourceLimiter for MemoryLimiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.cap {
+            return Ok(false);
+        }
+        self.peak = self.peak.max(desired);
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        _desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(true)
     }
 }
 

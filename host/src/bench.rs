@@ -1,0 +1,424 @@
+//! `host bench`: cold start broken down, warm latency in wasm and natively, HTTP latency
+//! and throughput at several concurrencies, instantiation knobs and peak memory, all
+//! measured in one run so ratios compare like with like on a noisy machine.
+//! Percentiles come from HDR histograms.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+use wasmtime::Result;
+use wasmtime::error::Context;
+
+use crate::component::{self, Prepare};
+use crate::engine::{self, Allocator, PoolLimits};
+use crate::runtime::Runtime;
+use crate::typed::{self, Feature};
+
+pub struct BenchOptions {
+    /// The plain `.wasm` component.
+    pub wasm: PathBuf,
+    /// The bundle directory it embeds (for the native comparison and the input row).
+    pub bundle_dir: PathBuf,
+    /// Iterations of each in-process measurement.
+    pub iterations: usize,
+    /// Duration of each HTTP run.
+    pub http_duration: Duration,
+    pub concurrency: Vec<usize>,
+    /// Measure instantiation under other engine configurations (compiles the component
+    /// for each configuration that needs it).
+    pub knobs: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Percentiles {
+    pub p50_us: f64,
+    pub p95_us: f64,
+    pub p99_us: f64,
+    pub max_us: f64,
+    pub count: u64,
+}
+
+impl Percentiles {
+    fn of(h: &Histogram<u64>) -> Self {
+        let us = |ns: u64| ns as f64 / 1e3;
+        Percentiles {
+            p50_us: us(h.value_at_quantile(0.50)),
+            p95_us: us(h.value_at_quantile(0.95)),
+            p99_us: us(h.value_at_quantile(0.99)),
+            max_us: us(h.max()),
+            count: h.len(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct InstanceTimes {
+    /// Fresh store + instance from the `InstancePre`.
+    pub instantiate: Percentiles,
+    /// Fresh store + instance + the first `predict` returned (the cold start).
+    pub first_prediction: Percentiles,
+    /// Largest linear memory of one instance after its first prediction.
+    pub peak_memory_bytes: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Knob {
+    pub allocator: Allocator,
+    pub copy_on_write: bool,
+    pub instantiate_p50_us: f64,
+    pub first_prediction_p50_us: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HttpRun {
+    pub concurrency: usize,
+    pub requests: u64,
+    pub non_2xx: u64,
+    pub seconds: f64,
+    pub throughput_rps: f64,
+    pub latency: Percentiles,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub component: String,
+    pub component_bytes: u64,
+    pub snapshot_bytes: u64,
+    pub cpus: usize,
+    pub engine_creation_us: f64,
+    /// Cranelift compile of the plain `.wasm` (what a cache miss costs).
+    pub compile_wasm_ms: f64,
+    /// `Component::deserialize_file` of the `.cwasm` (median).
+    pub load_cwasm_us: f64,
+    pub snapshot: InstanceTimes,
+    pub plain: InstanceTimes,
+    /// Warm `predict` of one row on a live instance.
+    pub warm_wasm: Percentiles,
+    /// The same pipeline code (validation, preprocessing, tract, postprocessing), native.
+    pub warm_native: Percentiles,
+    pub wasm_over_native_p50: f64,
+    pub http: Vec<HttpRun>,
+    pub knobs: Vec<Knob>,
+}
+
+fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60_000_000_000, 3).expect("static bounds are valid")
+}
+
+fn record(h: &mut Histogram<u64>, d: Duration) {
+    h.saturating_record(d.as_nanos().max(1) as u64);
+}
+
+fn median_us(mut xs: Vec<Duration>) -> f64 {
+    xs.sort();
+    xs[xs.len() / 2].as_secs_f64() * 1e6
+}
+
+pub async fn run(opts: &BenchOptions) -> Result<Report> {
+    let limits = PoolLimits::default();
+    let manifest = std::fs::read(opts.bundle_dir.join("manifest.json"))
+        .context("reading the bundle manifest")?;
+    let onnx =
+        std::fs::read(opts.bundle_dir.join("model.onnx")).context("reading the bundle model")?;
+    let reference = pipeline::reference::Reference::from_json(&std::fs::read(
+        opts.bundle_dir.join("reference.json"),
+    )?)?;
+    let row = &reference.rows[0].features;
+    let input = vec![typed::instance(row).map_err(wasmtime::Error::msg)?];
+
+    eprintln!("engine creation…");
+    let mut times = Vec::new();
+    for _ in 0..10 {
+        let t = Instant::now();
+        drop(engine::engine(limits)?);
+        times.push(t.elapsed());
+    }
+    let engine_creation_us = median_us(times);
+
+    let work = std::env::temp_dir().join(format!("mlfn-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&work)?;
+    let wasm_bytes = std::fs::read(&opts.wasm)?;
+    eprintln!("pre-initialising…");
+    let snapshot_wasm = work.join("snapshot.wasm");
+    std::fs::write(
+        &snapshot_wasm,
+        crate::prepare::preinitialize(&wasm_bytes).await?,
+    )?;
+
+    eprintln!("compiling the plain component (Cranelift)…");
+    let engine = engine::engine(limits)?;
+    let plain_cwasm = work.join("plain.cwasm");
+    let snapshot_cwasm = work.join("snapshot.cwasm");
+    let t = Instant::now();
+    component::compile_to_file(&engine, &opts.wasm, &plain_cwasm)?;
+    let compile_wasm_ms = t.elapsed().as_secs_f64() * 1e3;
+    component::compile_to_file(&engine, &snapshot_wasm, &snapshot_cwasm)?;
+
+    let mut times = Vec::new();
+    for _ in 0..20 {
+        let t = Instant::now();
+        drop(component::load(&engine, &snapshot_cwasm, Prepare::AsIs).await?);
+        times.push(t.elapsed());
+    }
+    let load_cwasm_us = median_us(times);
+
+    eprintln!("cold starts…");
+    let snap_rt = Runtime::load_with(
+        engine.clone(),
+        limits.max_memory_bytes,
+        &snapshot_cwasm,
+        Prepare::AsIs,
+    )
+    .await?;
+    let plain_rt = Runtime::load_with(
+        engine.clone(),
+        limits.max_memory_bytes,
+        &plain_cwasm,
+        Prepare::AsIs,
+    )
+    .await?;
+    let snapshot = instance_times(&snap_rt, &input, opts.iterations).await?;
+    let plain = instance_times(&plain_rt, &input, opts.iterations).await?;
+
+    eprintln!("warm latency…");
+    let warm_wasm = {
+        let mut store = snap_rt.new_store();
+        let f = snap_rt.instantiate_typed(&mut store).await?;
+        let model = f.mlfn_inference_model();
+        let mut h = histogram();
+        for _ in 0..opts.iterations.max(100) {
+            let t = Instant::now();
+            model
+                .call_predict(&mut store, &input)
+                .await?
+                .map_err(|e| wasmtime::format_err!("{e:?}"))?;
+            record(&mut h, t.elapsed());
+        }
+        Percentiles::of(&h)
+    };
+    let warm_native = {
+        let service =
+            pipeline::Service::load(&manifest, &onnx).map_err(|e| wasmtime::format_err!("{e}"))?;
+        let native_input: Vec<(String, pipeline::FeatureValue)> = row
+            .iter()
+            .map(|(k, v)| (k.clone(), pipeline::FeatureValue::from_json(v)))
+            .collect();
+        let mut h = histogram();
+        for _ in 0..opts.iterations.max(100) {
+            let t = Instant::now();
+            let rows = [native_input.iter().map(|(k, v)| (k.as_str(), v.clone()))];
+            let p = service
+                .predict_typed(rows)
+                .map_err(|e| wasmtime::format_err!("{e:?}"))?;
+            std::hint::black_box(p);
+            record(&mut h, t.elapsed());
+        }
+        Percentiles::of(&h)
+    };
+
+    eprintln!("HTTP…");
+    let body = serde_json::to_vec(&serde_json::json!({ "features": row }))?;
+    let snap_rt = Arc::new(snap_rt);
+    let mut http = Vec::new();
+    for &c in &opts.concurrency {
+        http.push(http_run(snap_rt.clone(), &body, c, opts.http_duration).await?);
+    }
+
+    let mut knobs = Vec::new();
+    if opts.knobs {
+        eprintln!("instantiation knobs…");
+        for (allocator, cow) in [
+            (Allocator::Pooling, true),
+            (Allocator::Pooling, false),
+            (Allocator::OnDemand, true),
+            (Allocator::OnDemand, false),
+        ] {
+            let engine = engine::engine_with(limits, allocator, cow)?;
+            let rt = Runtime::load_with(
+                engine,
+                limits.max_memory_bytes,
+                &snapshot_wasm,
+                Prepare::AsIs,
+            )
+            .await?;
+            let t = instance_times(&rt, &input, opts.iterations).await?;
+            knobs.push(Knob {
+                allocator,
+                copy_on_write: cow,
+                instantiate_p50_us: t.instantiate.p50_us,
+                first_prediction_p50_us: t.first_prediction.p50_us,
+            });
+        }
+    }
+
+    let report = Report {
+        component: opts.wasm.display().to_string(),
+        component_bytes: wasm_bytes.len() as u64,
+        snapshot_bytes: std::fs::metadata(&snapshot_wasm)?.len(),
+        cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        engine_creation_us,
+        compile_wasm_ms,
+        load_cwasm_us,
+        wasm_over_native_p50: warm_wasm.p50_us / warm_native.p50_us,
+        snapshot,
+        plain,
+        warm_wasm,
+        warm_native,
+        http,
+        knobs,
+    };
+    let _ = std::fs::remove_dir_all(&work);
+    Ok(report)
+}
+
+async fn instance_times(rt: &Runtime, input: &[Vec<Feature>], n: usize) -> Result<InstanceTimes> {
+    let mut inst = histogram();
+    let mut first = histogram();
+    let mut peak = 0;
+    for _ in 0..n {
+        let t = Instant::now();
+        let mut store = rt.new_store();
+        let f = rt.instantiate_typed(&mut store).await?;
+        record(&mut inst, t.elapsed());
+        drop((f, store));
+
+        let t = Instant::now();
+        let mut store = rt.new_store();
+        let f = rt.instantiate_typed(&mut store).await?;
+        let p = f
+            .mlfn_inference_model()
+            .call_predict(&mut store, input)
+            .await?;
+        record(&mut first, t.elapsed());
+        p.map_err(|e| wasmtime::format_err!("{e:?}"))?;
+        peak = peak.max(store.data().limiter.peak);
+    }
+    Ok(InstanceTimes {
+        instantiate: Percentiles::of(&inst),
+        first_prediction: Percentiles::of(&first),
+        peak_memory_bytes: peak,
+    })
+}
+
+/// `concurrency` keep-alive connections, each sending `/predict` back to back for
+/// `duration`, against an in-process `serve` on 127.0.0.1.
+async fn http_run(
+    rt: Arc<Runtime>,
+    body: &[u8],
+    concurrency: usize,
+    duration: Duration,
+) -> Result<HttpRun> {
+    use http_body_util::{BodyExt, Full};
+    let server = crate::server::spawn(rt, "127.0.0.1:0".parse().expect("static address")).await?;
+    let addr = server.addr;
+    let body = bytes::Bytes::copy_from_slice(body);
+    let start = Instant::now();
+    let deadline = start + duration;
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let body = body.clone();
+        tasks.push(tokio::spawn(async move {
+            let stream = tokio::net::TcpStream::connect(addr).await?;
+            stream.set_nodelay(true)?;
+            let (mut sender, conn) =
+                hyper::client::conn::http1::handshake(wasmtime_wasi_http::io::TokioIo::new(stream))
+                    .await?;
+            tokio::spawn(conn);
+            let mut h = histogram();
+            let mut non_2xx = 0u64;
+            while Instant::now() < deadline {
+                let req = hyper::Request::post("/predict")
+                    .header("host", addr.to_string())
+                    .header("content-type", "application/json")
+                    .body(Full::new(body.clone()))?;
+                let t = Instant::now();
+                let resp = sender.send_request(req).await?;
+                let ok = resp.status().is_success();
+                resp.into_body().collect().await?;
+                record(&mut h, t.elapsed());
+                non_2xx += u64::from(!ok);
+            }
+            Ok::<_, wasmtime::Error>((h, non_2xx))
+        }));
+    }
+    let mut all = histogram();
+    let mut non_2xx = 0;
+    for t in tasks {
+        let (h, n) = t.await??;
+        all.add(h).expect("same bounds");
+        non_2xx += n;
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    Ok(HttpRun {
+        concurrency,
+        requests: all.len(),
+        non_2xx,
+        seconds,
+        throughput_rps: all.len() as f64 / seconds,
+        latency: Percentiles::of(&all),
+    })
+}
+
+/// The report as a table.
+pub fn print(r: &Report) {
+    let p = |x: &Percentiles| {
+        format!(
+            "p50 {:>8.1} µs  p95 {:>8.1} µs  p99 {:>8.1} µs",
+            x.p50_us, x.p95_us, x.p99_us
+        )
+    };
+    println!(
+        "component            {} ({:.1} MB; snapshot {:.1} MB), {} CPUs",
+        r.component,
+        r.component_bytes as f64 / 1e6,
+        r.snapshot_bytes as f64 / 1e6,
+        r.cpus
+    );
+    println!(
+        "engine creation      {:>10.1} µs (median)",
+        r.engine_creation_us
+    );
+    println!("load .wasm (compile) {:>10.1} ms", r.compile_wasm_ms);
+    println!("load .cwasm (mmap)   {:>10.1} µs (median)", r.load_cwasm_us);
+    for (name, t) in [("snapshot", &r.snapshot), ("plain", &r.plain)] {
+        println!("{name:<9} instantiate {}", p(&t.instantiate));
+        println!(
+            "{name:<9} cold start  {}   (instantiate + first prediction)",
+            p(&t.first_prediction)
+        );
+        println!(
+            "{name:<9} peak memory {:>10.1} MiB",
+            t.peak_memory_bytes as f64 / (1 << 20) as f64
+        );
+    }
+    println!("warm predict, wasm   {}", p(&r.warm_wasm));
+    println!("warm predict, native {}", p(&r.warm_native));
+    println!("wasm / native (p50)  {:>10.2}×", r.wasm_over_native_p50);
+    for h in &r.http {
+        println!(
+            "HTTP c={:<2} {:>7} req {:>8.0} req/s  {}  non-2xx {}",
+            h.concurrency,
+            h.requests,
+            h.throughput_rps,
+            p(&h.latency),
+            h.non_2xx
+        );
+    }
+    for k in &r.knobs {
+        println!(
+            "knob {:?} cow={:<5} instantiate p50 {:>8.1} µs  cold start p50 {:>8.1} µs",
+            k.allocator, k.copy_on_write, k.instantiate_p50_us, k.first_prediction_p50_us
+        );
+    }
+}
+
+/// The bundle directory of a built default component, for `bench` without arguments.
+pub fn bundle_dir(bundle: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("models")
+        .join(bundle)
+}
