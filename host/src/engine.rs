@@ -61,6 +61,8 @@ pub fn engine_with(limits: PoolLimits, allocator: Allocator, cow: bool) -> Resul
     let mut config = Config::new();
     config.wasm_component_model(true);
     config.memory_init_cow(cow);
+    // Per-request deadlines (see runtime::start_epoch_ticker).
+    config.epoch_interruption(true);
     if allocator == Allocator::Pooling {
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     }

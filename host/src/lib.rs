@@ -10,6 +10,7 @@ pub mod prepare;
 pub mod runtime;
 pub mod server;
 pub mod state;
+pub mod telemetry;
 pub mod typed;
 
 pub use component::Prepare;

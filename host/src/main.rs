@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
+use host::server::ServeLimits;
+use host::telemetry::DriftConfig;
 use host::typed::{self, PredictError};
 use host::{PoolLimits, Prepare, Runtime, guests};
 use wasmtime::error::Context;
@@ -39,9 +41,8 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:3000")]
         listen: SocketAddr,
-        /// Most instances (requests) alive at once.
-        #[arg(long, default_value_t = PoolLimits::default().instances)]
-        max_instances: u32,
+        #[command(flatten)]
+        guards: Guards,
     },
     /// Call the typed `predict` export on a JSON input (`{"features": {..}}` or
     /// `{"instances": [..]}`) from a file or stdin, and print the predictions.
@@ -100,6 +101,32 @@ enum Command {
     },
 }
 
+/// Server guards and monitoring.
+#[derive(clap::Args)]
+struct Guards {
+    /// Requests in flight at once; more are answered 503 with Retry-After.
+    #[arg(long, default_value_t = ServeLimits::default().max_concurrent)]
+    max_concurrent: usize,
+    /// Largest request body in bytes (413 above, before the guest runs).
+    #[arg(long, default_value_t = ServeLimits::default().max_body_bytes)]
+    max_body_bytes: usize,
+    /// Per-request deadline in milliseconds (504 above; the instance is discarded).
+    #[arg(long, default_value_t = ServeLimits::default().deadline.as_millis() as u64)]
+    deadline_ms: u64,
+    /// Per-instance linear memory cap in MiB (a guest over it fails with a 500).
+    #[arg(long, default_value_t = PoolLimits::default().max_memory_bytes >> 20)]
+    memory_mib: usize,
+    /// Instances in the drift window.
+    #[arg(long, default_value_t = DriftConfig::default().window)]
+    drift_window: usize,
+    /// PSI above which a feature is flagged as drifting.
+    #[arg(long, default_value_t = DriftConfig::default().psi_threshold)]
+    psi_threshold: f64,
+    /// Log raw input values in the guest's events (default: baseline buckets only).
+    #[arg(long)]
+    log_raw_inputs: bool,
+}
+
 #[derive(clap::Args)]
 struct ComponentArg {
     /// A component (`.wasm` or `.cwasm`); default: the one built with `--bundle`.
@@ -149,14 +176,8 @@ fn main() -> Result<()> {
         Command::Serve {
             component,
             listen,
-            max_instances,
-        } => {
-            let limits = PoolLimits {
-                instances: max_instances,
-                ..PoolLimits::default()
-            };
-            rt.block_on(serve(&component, listen, limits))
-        }
+            guards,
+        } => rt.block_on(serve(&component, listen, &guards)),
         Command::Run { component, input } => rt.block_on(run(&component, input.as_deref())),
         Command::Info { component } => rt.block_on(info(&component)),
         Command::Bench {
@@ -234,9 +255,29 @@ fn init_tracing(format: LogFormat) {
     }
 }
 
-async fn serve(component: &ComponentArg, listen: SocketAddr, limits: PoolLimits) -> Result<()> {
+async fn serve(component: &ComponentArg, listen: SocketAddr, guards: &Guards) -> Result<()> {
     let path = component.path()?;
-    let runtime = Arc::new(component.load(limits).await?);
+    // Pool slots for every request in flight, plus the metadata call at start.
+    let pool = PoolLimits {
+        instances: guards.max_concurrent as u32 + 1,
+        max_memory_bytes: guards.memory_mib << 20,
+    };
+    let mut runtime = component.load(pool).await?;
+    if guards.log_raw_inputs {
+        runtime.set_env(vec![("MLFN_LOG_INPUTS".into(), "raw".into())]);
+    }
+    let runtime = Arc::new(runtime);
+    let limits = ServeLimits {
+        max_concurrent: guards.max_concurrent,
+        max_body_bytes: guards.max_body_bytes,
+        deadline: std::time::Duration::from_millis(guards.deadline_ms),
+    };
+    let drift = DriftConfig {
+        window: guards.drift_window,
+        psi_threshold: guards.psi_threshold,
+        ..DriftConfig::default()
+    };
+    let server = host::server::Server::new(runtime.clone(), limits, drift).await?;
     let meta = runtime
         .metadata()
         .await
@@ -248,7 +289,7 @@ async fn serve(component: &ComponentArg, listen: SocketAddr, limits: PoolLimits)
         component = %path.display(), prepare = ?component.prepare(), loaded = ?runtime.loaded, load_ms = runtime.load_time.as_secs_f64() * 1e3,
         model = %meta.name, version = %meta.version, "serving on http://{}", listener.local_addr()?
     );
-    host::server::serve(runtime, listener, async {
+    host::server::serve(server, listener, async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await

@@ -20,7 +20,7 @@ pub async fn preinitialize(wasm: &[u8]) -> Result<Vec<u8>> {
     let mut linker = Linker::<InstanceState>::new(&engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
-    let mut store = Store::new(&engine, InstanceState::new(usize::MAX));
+    let mut store = Store::new(&engine, InstanceState::new(usize::MAX, None, &[]));
     // Keep the init export: wasmtime-wizer 48 drops the core export but leaves the
     // component-level lift of it, which makes an invalid component. Calling it again in
     // the snapshot is a no-op (the model is loaded once, behind a OnceLock).

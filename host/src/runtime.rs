@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Result, Store};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
 use crate::component::{self, Loaded, Prepare};
@@ -24,6 +25,7 @@ pub struct Runtime {
     pub loaded: Loaded,
     pub load_time: Duration,
     memory_cap: usize,
+    env: Vec<(String, String)>,
 }
 
 impl Runtime {
@@ -58,6 +60,7 @@ impl Runtime {
             loaded,
             load_time,
             memory_cap,
+            env: Vec::new(),
         })
     }
 
@@ -73,11 +76,27 @@ impl Runtime {
         &self.proxy
     }
 
-    /// A fresh store with the memory limiter installed.
+    /// A fresh store with the memory limiter installed; stderr to the host's.
     pub fn new_store(&self) -> Store<InstanceState> {
-        let mut store = Store::new(&self.engine, InstanceState::new(self.memory_cap));
+        self.new_store_with(None)
+    }
+
+    /// A fresh store whose stderr goes to `stderr`.
+    pub fn new_store_with(&self, stderr: Option<MemoryOutputPipe>) -> Store<InstanceState> {
+        let mut store = Store::new(
+            &self.engine,
+            InstanceState::new(self.memory_cap, stderr, &self.env),
+        );
         store.limiter(|s| &mut s.limiter);
+        // The engine interrupts on epochs; a store without a deadline would trap at once.
+        // Callers with a deadline (the server) set their own.
+        store.set_epoch_deadline(NO_DEADLINE);
         store
+    }
+
+    /// Environment variables every instance gets (none unless the operator asks).
+    pub fn set_env(&mut self, env: Vec<(String, String)>) {
+        self.env = env;
     }
 
     /// A fresh instance of the typed world in `store`.
@@ -115,4 +134,33 @@ impl Runtime {
         let f = self.typed.instantiate_async(&mut store).await?;
         f.mlfn_inference_model().call_metadata(&mut store).await
     }
+}
+
+/// Epoch ticks far enough ahead never to arrive.
+const NO_DEADLINE: u64 = 1 << 40;
+/// One epoch tick.
+pub const EPOCH_TICK: Duration = Duration::from_millis(5);
+
+/// Ticks for a deadline `d` from now (at least one).
+pub fn deadline_ticks(d: Duration) -> u64 {
+    (d.as_nanos() / EPOCH_TICK.as_nanos()).max(1) as u64 + 1
+}
+
+/// Starts (once per engine) the thread that advances `engine`'s epoch every
+/// `EPOCH_TICK`, which is what makes deadlines fire.
+pub fn start_epoch_ticker(engine: &Engine) {
+    static ENGINES: std::sync::Mutex<Vec<Engine>> = std::sync::Mutex::new(Vec::new());
+    let mut engines = ENGINES.lock().unwrap();
+    if engines.iter().any(|e| Engine::same(e, engine)) {
+        return;
+    }
+    engines.push(engine.clone());
+    let weak = engine.weak();
+    std::thread::spawn(move || {
+        while let Some(engine) = weak.upgrade() {
+            engine.increment_epoch();
+            drop(engine);
+            std::thread::sleep(EPOCH_TICK);
+        }
+    });
 }

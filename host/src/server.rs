@@ -1,28 +1,90 @@
 //! `host serve`: an HTTP/1.1 server (hyper, tokio) that gives every request a fresh
-//! instance of the component from its `InstancePre`, like Spin. A guest that traps or
-//! never answers fails its own request with a JSON 500; the server carries on.
+//! instance of the component from its `InstancePre`, like Spin, and guards it:
+//! - a concurrency limit: over it, 503 with `Retry-After`, never an unbounded queue;
+//! - the body limit, enforced before the guest sees a byte (413);
+//! - a per-request deadline by epoch interruption (504; the instance is discarded);
+//! - the per-instance memory cap (a guest over it fails its own request with a 500).
+//!
+//! A guest that traps fails only its own request, with a JSON error. The host also
+//! answers `GET /metrics` (Prometheus) and `GET /drift` from what instances reported.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use tokio::net::TcpListener;
-use wasmtime::Result;
+use tokio::sync::Semaphore;
+use wasmtime::{Result, Trap};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi_http::WasiHttpView;
 use wasmtime_wasi_http::io::TokioIo;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 use crate::runtime::Runtime;
+use crate::telemetry::{DriftConfig, Telemetry};
+
+/// Guards of the server, each configurable on the CLI.
+#[derive(Debug, Clone, Copy)]
+pub struct ServeLimits {
+    /// Requests in flight at once; more get 503.
+    pub max_concurrent: usize,
+    /// Largest request body; a larger one gets 413 before any instance exists.
+    pub max_body_bytes: usize,
+    /// Wall-clock budget of one request's guest execution; over it, 504.
+    pub deadline: Duration,
+}
+
+impl Default for ServeLimits {
+    fn default() -> Self {
+        ServeLimits {
+            max_concurrent: 32,
+            max_body_bytes: pipeline::MAX_BODY_BYTES,
+            deadline: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Captured stderr per instance: events are small; a runaway guest is cut off here.
+const STDERR_CAPACITY: usize = 1 << 20;
+
+pub struct Server {
+    runtime: Arc<Runtime>,
+    telemetry: Arc<Telemetry>,
+    limits: ServeLimits,
+    permits: Arc<Semaphore>,
+}
+
+impl Server {
+    pub async fn new(
+        runtime: Arc<Runtime>,
+        limits: ServeLimits,
+        drift: DriftConfig,
+    ) -> Result<Arc<Self>> {
+        let meta = runtime.metadata().await?;
+        let telemetry = Arc::new(Telemetry::new(&meta.metadata_json, drift)?);
+        crate::runtime::start_epoch_ticker(runtime.engine());
+        Ok(Arc::new(Server {
+            permits: Arc::new(Semaphore::new(limits.max_concurrent)),
+            runtime,
+            telemetry,
+            limits,
+        }))
+    }
+
+    pub fn telemetry(&self) -> &Telemetry {
+        &self.telemetry
+    }
+}
 
 /// Accepts connections until `shutdown` resolves.
 pub async fn serve(
-    runtime: Arc<Runtime>,
+    server: Arc<Server>,
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> Result<()> {
@@ -34,17 +96,17 @@ pub async fn serve(
                 Err(e) => {
                     // Out of file descriptors and the like: back off, do not die.
                     tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    tokio::time::sleep(Duration::from_millis(10)).await;
                     continue;
                 }
             },
             () = &mut shutdown => return Ok(()),
         };
-        let runtime = runtime.clone();
+        let server = server.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req| {
-                let runtime = runtime.clone();
-                async move { Ok::<_, Infallible>(handle(&runtime, req).await) }
+                let server = server.clone();
+                async move { Ok::<_, Infallible>(handle(&server, req).await) }
             });
             if let Err(e) = http1::Builder::new()
                 .keep_alive(true)
@@ -60,14 +122,20 @@ pub async fn serve(
 /// Binds `addr` and serves in a background task until the returned handle is dropped.
 /// For tests and benchmarks: the server stops by itself.
 pub async fn spawn(runtime: Arc<Runtime>, addr: SocketAddr) -> Result<BackgroundServer> {
+    let server = Server::new(runtime, ServeLimits::default(), DriftConfig::default()).await?;
+    spawn_server(server, addr).await
+}
+
+pub async fn spawn_server(server: Arc<Server>, addr: SocketAddr) -> Result<BackgroundServer> {
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(serve(runtime, listener, async {
+    let task = tokio::spawn(serve(server.clone(), listener, async {
         let _ = stopped.await;
     }));
     Ok(BackgroundServer {
         addr,
+        server,
         _stop: stop,
         task,
     })
@@ -75,6 +143,7 @@ pub async fn spawn(runtime: Arc<Runtime>, addr: SocketAddr) -> Result<Background
 
 pub struct BackgroundServer {
     pub addr: SocketAddr,
+    pub server: Arc<Server>,
     _stop: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<Result<()>>,
 }
@@ -85,80 +154,220 @@ impl Drop for BackgroundServer {
     }
 }
 
-/// One request, one fresh instance.
-pub async fn handle(
-    runtime: &Arc<Runtime>,
-    req: hyper::Request<Incoming>,
-) -> hyper::Response<HyperOutgoingBody> {
+type Response = hyper::Response<HyperOutgoingBody>;
+
+/// One request: host routes, guards, then one fresh instance.
+pub async fn handle(server: &Arc<Server>, req: hyper::Request<Incoming>) -> Response {
     let start = Instant::now();
-    let method = req.method().clone();
     let path = req.uri().path().to_string();
-    let response = match run_guest(runtime, req).await {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::error!(%method, %path, error = format!("{e:#}"), "the function failed");
-            error_response(500, "internal", &format!("the function failed: {e}"))
-        }
+    if req.method() == hyper::Method::GET && path == "/metrics" {
+        return text_response(
+            200,
+            "text/plain; version=0.0.4",
+            server.telemetry.metrics_text(),
+        );
+    }
+    if req.method() == hyper::Method::GET && path == "/drift" {
+        let body = serde_json::to_string(&server.telemetry.drift()).expect("plain JSON");
+        return text_response(200, "application/json", body);
+    }
+    let Ok(permit) = server.permits.clone().try_acquire_owned() else {
+        let mut r = error_response(
+            503,
+            "overloaded",
+            "too many requests in flight; retry shortly",
+        );
+        r.headers_mut()
+            .insert("retry-after", hyper::header::HeaderValue::from_static("1"));
+        server
+            .telemetry
+            .record(&path, 503, start.elapsed().as_secs_f64(), None, b"");
+        return r;
     };
-    // Per-request lines cost as much as the request itself at these latencies: debug
-    // level (RUST_LOG=host=debug shows them).
-    tracing::debug!(
-        %method, %path, status = response.status().as_u16(),
-        micros = start.elapsed().as_micros() as u64, "request"
-    );
+    let (response, finished) = match run_guest(server, req).await {
+        Ok(r) => r,
+        Err(failure) => (failure.response(&server.limits), None),
+    };
+    let status = response.status().as_u16();
+    let seconds = start.elapsed().as_secs_f64();
+    tracing::debug!(%path, status, micros = (seconds * 1e6) as u64, "request");
+    // The instance may still be streaming its body: record it when it is done, and only
+    // then give its permit back.
+    let telemetry = server.telemetry.clone();
+    tokio::spawn(async move {
+        let (peak, stderr) = match finished {
+            Some(f) => f.await,
+            None => (None, Bytes::new()),
+        };
+        telemetry.record(&path, status, seconds, peak, &stderr);
+        drop(permit);
+    });
     response
 }
 
+/// Why a request got no answer from its guest.
+enum Failure {
+    BodyTooLarge,
+    Deadline,
+    MemoryCap(usize),
+    Guest(wasmtime::Error),
+}
+
+impl Failure {
+    fn response(&self, limits: &ServeLimits) -> Response {
+        match self {
+            Failure::BodyTooLarge => error_response(
+                413,
+                "payload_too_large",
+                &format!(
+                    "request body exceeds the limit of {} bytes",
+                    limits.max_body_bytes
+                ),
+            ),
+            Failure::Deadline => error_response(
+                504,
+                "deadline_exceeded",
+                &format!("the function did not answer within {:?}", limits.deadline),
+            ),
+            Failure::MemoryCap(cap) => error_response(
+                500,
+                "memory_limit",
+                &format!(
+                    "the function exceeded its memory limit of {} MiB",
+                    cap >> 20
+                ),
+            ),
+            Failure::Guest(e) => {
+                tracing::error!(error = format!("{e:#}"), "the function failed");
+                error_response(500, "internal", &format!("the function failed: {e}"))
+            }
+        }
+    }
+}
+
+type Finished = std::pin::Pin<Box<dyn Future<Output = (Option<usize>, Bytes)> + Send>>;
+
 async fn run_guest(
-    runtime: &Arc<Runtime>,
+    server: &Arc<Server>,
     req: hyper::Request<Incoming>,
-) -> Result<hyper::Response<HyperOutgoingBody>> {
-    let mut store = runtime.new_store();
+) -> Result<(Response, Option<Finished>), Failure> {
+    let limits = server.limits;
+    // The body limit, before any instance exists: by Content-Length when declared, and
+    // while reading otherwise.
+    let declared = req
+        .headers()
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limits.max_body_bytes as u64) {
+        return Err(Failure::BodyTooLarge);
+    }
+    let (parts, body) = req.into_parts();
+    let body = match Limited::new(body, limits.max_body_bytes).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(e)
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            return Err(Failure::BodyTooLarge);
+        }
+        Err(e) => {
+            return Err(Failure::Guest(wasmtime::format_err!(
+                "reading the request body: {e}"
+            )));
+        }
+    };
+    let req = hyper::Request::from_parts(
+        parts,
+        Full::new(body).map_err(|never: Infallible| -> hyper::Error { match never {} }),
+    );
+
+    let runtime = &server.runtime;
+    let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
+    let mut store = runtime.new_store_with(Some(stderr.clone()));
+    store.set_epoch_deadline(crate::runtime::deadline_ticks(limits.deadline));
     let (sender, receiver) = tokio::sync::oneshot::channel();
     let req = store
         .data_mut()
         .http()
-        .new_incoming_request(Scheme::Http, req)?;
-    let out = store.data_mut().http().new_response_outparam(sender)?;
+        .new_incoming_request(Scheme::Http, req)
+        .map_err(Failure::Guest)?;
+    let out = store
+        .data_mut()
+        .http()
+        .new_response_outparam(sender)
+        .map_err(Failure::Guest)?;
     let pre = runtime.proxy_pre().clone();
     // The instance runs in its own task so it can keep streaming the body after the head
     // is sent; the store (and its pooling slot) is freed when the task ends.
     let task = tokio::spawn(async move {
-        let proxy = pre.instantiate_async(&mut store).await?;
-        proxy
-            .wasi_http_incoming_handler()
-            .call_handle(&mut store, req, out)
-            .await
+        let result = match pre.instantiate_async(&mut store).await {
+            Ok(proxy) => {
+                proxy
+                    .wasi_http_incoming_handler()
+                    .call_handle(&mut store, req, out)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        let limiter = store.data().limiter;
+        (result, limiter)
     });
+    let classify = |e: wasmtime::Error, limiter: crate::state::MemoryLimiter| {
+        if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
+            Failure::Deadline
+        } else if limiter.denied {
+            Failure::MemoryCap(limiter.cap)
+        } else {
+            Failure::Guest(e)
+        }
+    };
     match receiver.await {
-        Ok(Ok(resp)) => Ok(resp),
-        Ok(Err(code)) => Ok(error_response(
-            500,
-            "internal",
-            &format!("the function reported an error: {code:?}"),
+        Ok(Ok(resp)) => {
+            let finished: Finished = Box::pin(async move {
+                let peak = task.await.ok().map(|(_, l)| l.peak);
+                (peak, stderr.contents())
+            });
+            Ok((resp, Some(finished)))
+        }
+        Ok(Err(code)) => Ok((
+            error_response(
+                500,
+                "internal",
+                &format!("the function reported an error: {code:?}"),
+            ),
+            None,
         )),
         Err(_) => match task.await {
-            Ok(Ok(())) => wasmtime::bail!("the function returned without sending a response"),
-            Ok(Err(e)) => Err(e),
-            Err(e) => wasmtime::bail!("the instance's task failed: {e}"),
+            Ok((Ok(()), _)) => Err(Failure::Guest(wasmtime::format_err!(
+                "the function returned without sending a response"
+            ))),
+            Ok((Err(e), limiter)) => {
+                let failure = classify(e, limiter);
+                // The trapped instance's own words (its event, a panic message) still count.
+                server.telemetry.record_stderr(&stderr.contents());
+                Err(failure)
+            }
+            Err(e) => Err(Failure::Guest(wasmtime::format_err!(
+                "the instance's task failed: {e}"
+            ))),
         },
     }
 }
 
-/// The guest's error envelope, produced by the host when there is no guest answer.
-pub fn error_response(
-    status: u16,
-    code: &str,
-    message: &str,
-) -> hyper::Response<HyperOutgoingBody> {
-    let body = serde_json::json!({"error": {"code": code, "message": message, "details": []}});
+fn text_response(status: u16, content_type: &'static str, body: String) -> Response {
     hyper::Response::builder()
         .status(status)
-        .header("content-type", "application/json")
+        .header("content-type", content_type)
         .body(
-            Full::new(Bytes::from(body.to_string()))
+            Full::new(Bytes::from(body))
                 .map_err(|e: Infallible| match e {})
                 .boxed_unsync(),
         )
         .expect("a static status and header are valid")
+}
+
+/// The guest's error envelope, produced by the host when there is no guest answer.
+pub fn error_response(status: u16, code: &str, message: &str) -> Response {
+    let body = serde_json::json!({"error": {"code": code, "message": message, "details": []}});
+    text_response(status, "application/json", body.to_string())
 }

@@ -3,6 +3,7 @@
 //! needs none of them.
 
 use wasmtime::component::ResourceTable;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
@@ -16,10 +17,23 @@ pub struct InstanceState {
 }
 
 impl InstanceState {
-    /// State for an instance whose linear memories may grow to `memory_cap` bytes.
-    pub fn new(memory_cap: usize) -> Self {
-        let wasi = WasiCtx::builder()
-            .inherit_stderr()
+    /// State for an instance whose linear memories may grow to `memory_cap` bytes. Its
+    /// stderr goes to `stderr` when given (the server reads the instance's event from
+    /// it), else to the host's stderr. `env` is the instance's whole environment.
+    pub fn new(
+        memory_cap: usize,
+        stderr: Option<MemoryOutputPipe>,
+        env: &[(String, String)],
+    ) -> Self {
+        let mut wasi = WasiCtx::builder();
+        match stderr {
+            Some(pipe) => wasi.stderr(pipe),
+            None => wasi.inherit_stderr(),
+        };
+        for (k, v) in env {
+            wasi.env(k, v);
+        }
+        let wasi = wasi
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false)
@@ -32,6 +46,7 @@ impl InstanceState {
             limiter: MemoryLimiter {
                 cap: memory_cap,
                 peak: 0,
+                denied: false,
             },
         }
     }
@@ -86,6 +101,8 @@ pub struct MemoryLimiter {
     /// Size of the largest linear memory seen, in bytes (a Rust component has one that
     /// matters: the program's).
     pub peak: usize,
+    /// A growth was refused: a trap that follows is the cap's doing.
+    pub denied: bool,
 }
 
 impl wasmtime::ResourceLimiter for MemoryLimiter {
@@ -96,6 +113,7 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
         _max: Option<usize>,
     ) -> wasmtime::Result<bool> {
         if desired > self.cap {
+            self.denied = true;
             return Ok(false);
         }
         self.peak = self.peak.max(desired);

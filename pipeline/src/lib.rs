@@ -6,6 +6,8 @@
 //! same code natively (parity tests, native benchmarks).
 
 pub mod api;
+pub mod drift;
+pub mod events;
 pub mod manifest;
 pub mod model;
 pub mod openapi;

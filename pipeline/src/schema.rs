@@ -51,7 +51,7 @@ impl FeatureValue {
 }
 
 /// One thing wrong with a request, naming the offending field.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FieldProblem {
     pub field: String,
     pub problem: String,

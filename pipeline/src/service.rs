@@ -5,6 +5,8 @@
 use serde_json::json;
 
 use crate::api::{self, ApiError};
+use crate::drift::Baselines;
+use crate::events::{self, EventContext, InputLogging, Outcome};
 use crate::manifest::{Manifest, ManifestError};
 use crate::model::{Model, ModelError};
 use crate::openapi;
@@ -101,6 +103,7 @@ pub struct Service {
     schema: Schema,
     preprocessor: Preprocessor,
     model: Model,
+    baselines: Baselines,
     /// Pre-rendered bodies of the static routes.
     metadata: Vec<u8>,
     openapi: Vec<u8>,
@@ -114,6 +117,7 @@ impl Service {
         let schema = Schema::from_manifest(&manifest)?;
         let preprocessor = Preprocessor::from_manifest(&manifest, &schema)?;
         let model = Model::from_onnx(onnx, &manifest.model, manifest.labels.len())?;
+        let baselines = Baselines::from_manifest(&manifest);
         let metadata = serde_json::to_vec(&public_metadata(&manifest)).expect("plain JSON");
         let openapi = serde_json::to_vec(&openapi::document(&manifest)).expect("plain JSON");
         Ok(Service {
@@ -121,6 +125,7 @@ impl Service {
             schema,
             preprocessor,
             model,
+            baselines,
             metadata,
             openapi,
         })
@@ -178,15 +183,44 @@ impl Service {
     /// Answers a routed request. `body` is only read for `/predict`, and the caller has
     /// already cut it off at `api::MAX_BODY_BYTES + 1` bytes.
     pub fn respond(&self, route: Route, body: &[u8], instance: InstanceInfo) -> Response {
+        self.respond_with_outcome(route, body, instance).0
+    }
+
+    /// `respond`, and what the request did (rows, predictions, error) for its event.
+    pub fn respond_with_outcome(
+        &self,
+        route: Route,
+        body: &[u8],
+        instance: InstanceInfo,
+    ) -> (Response, Outcome) {
         let m = &self.manifest;
-        match route {
-            Route::Predict => match api::parse_predict_body(body, &self.schema) {
-                Err(e) => e.into(),
-                Ok(rows) => match self.predict(&rows) {
-                    Ok(p) => Response::json(200, api::predict_response(&m.name, &m.version, &m.labels, &p)),
-                    Err(e) => ApiError::internal(e.to_string()).into(),
-                },
-            },
+        let response = match route {
+            Route::Predict => {
+                let mut outcome = Outcome::default();
+                let response = match api::parse_predict_body(body, &self.schema) {
+                    Err(e) => {
+                        outcome.error = Some(e.clone());
+                        e.into()
+                    }
+                    Ok(rows) => {
+                        let r = match self.predict(&rows) {
+                            Ok(p) => {
+                                let r = Response::json(200, api::predict_response(&m.name, &m.version, &m.labels, &p));
+                                outcome.predictions = p;
+                                r
+                            }
+                            Err(e) => {
+                                let e = ApiError::internal(e.to_string());
+                                outcome.error = Some(e.clone());
+                                e.into()
+                            }
+                        };
+                        outcome.rows = rows;
+                        r
+                    }
+                };
+                return (response, outcome);
+            }
             Route::Health => Response::json(
                 200,
                 serde_json::to_vec(&json!({
@@ -206,7 +240,40 @@ impl Service {
                 }))
                 .expect("plain JSON"),
             ),
-        }
+        };
+        (response, Outcome::default())
+    }
+
+    pub fn baselines(&self) -> &Baselines {
+        &self.baselines
+    }
+
+    /// The JSON line that records one request (see `events`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn event_line(
+        &self,
+        outcome: &Outcome,
+        route: &str,
+        status: u16,
+        request_id: &str,
+        ts_unix_ms: u64,
+        latency_us: u64,
+        logging: InputLogging,
+    ) -> String {
+        let m = &self.manifest;
+        let categories = |f: usize| self.schema.categories(f);
+        let cx = EventContext {
+            ts_unix_ms,
+            request_id,
+            route,
+            status,
+            latency_us,
+            model: &m.name,
+            version: &m.version,
+            labels: &m.labels,
+            categories: &categories,
+        };
+        events::event_line(&cx, outcome, &self.baselines, logging)
     }
 
     /// Route and answer in one step, for callers that hold the whole body already.
@@ -224,13 +291,15 @@ impl Service {
     }
 }
 
-/// What `/metadata` shows: everything but the drift baselines and preprocessing internals.
+/// What `/metadata` shows: everything but preprocessing internals. The drift baselines
+/// are in (aggregate training statistics; the host's drift monitor reads them).
 fn public_metadata(m: &Manifest) -> serde_json::Value {
     let features: Vec<serde_json::Value> = m
         .features
         .iter()
         .map(|f| {
-            let mut v = json!({"name": f.name, "type": f.kind, "required": f.required, "default": f.default});
+            let mut v = json!({"name": f.name, "type": f.kind, "required": f.required, "default": f.default,
+                               "baseline": f.baseline});
             if let Some(r) = f.range {
                 v["range"] = json!(r);
             }
@@ -393,7 +462,8 @@ mod tests {
         assert_eq!(meta["features"].as_array().unwrap().len(), 30);
         assert_eq!(meta["features"][0]["name"], "mean_radius");
         assert_eq!(meta["labels"], json!(["malignant", "benign"]));
-        assert!(meta["features"][0].get("baseline").is_none());
+        assert_eq!(meta["features"][0]["baseline"]["kind"], "quantile_bins");
+        assert!(meta.get("preprocessing").is_none());
         let doc: serde_json::Value =
             serde_json::from_slice(&s.respond(Route::OpenApi, b"", InstanceInfo::default()).body)
                 .unwrap();

@@ -1,0 +1,377 @@
+//! Aggregation across short-lived instances: the host counts what it sees of each request
+//! (route, status, latency, instance memory) and reads the JSON event each instance wrote
+//! to its stderr (predictions, confidence, feature buckets, validation problems). It
+//! exposes Prometheus metrics and a drift report over a sliding window of recent inputs.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
+use pipeline::drift::Baselines;
+use pipeline::manifest::Baseline;
+use prometheus::{
+    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
+    TextEncoder,
+};
+use serde::Serialize;
+
+/// One instance in the drift window: per feature, its baseline bin and quantile rank.
+type Observed = (Vec<Option<u16>>, Vec<Option<u8>>);
+
+/// Drift monitoring settings.
+#[derive(Debug, Clone, Copy)]
+pub struct DriftConfig {
+    /// Instances kept in the sliding window.
+    pub window: usize,
+    /// A feature whose PSI exceeds this is flagged.
+    pub psi_threshold: f64,
+    /// No flags before this many instances are in the window (a handful of requests says
+    /// nothing about a distribution).
+    pub min_observations: usize,
+}
+
+impl Default for DriftConfig {
+    fn default() -> Self {
+        DriftConfig {
+            window: 1000,
+            psi_threshold: 0.2,
+            min_observations: 50,
+        }
+    }
+}
+
+pub struct Telemetry {
+    registry: Registry,
+    requests: IntCounterVec,
+    latency: HistogramVec,
+    predictions: IntCounterVec,
+    confidence: HistogramVec,
+    missing: IntCounterVec,
+    out_of_range: IntCounterVec,
+    invalid: IntCounterVec,
+    memory: HistogramVec,
+    psi: GaugeVec,
+    ks: GaugeVec,
+    drift_flag: IntGaugeVec,
+    model: (String, String),
+    config: DriftConfig,
+    baselines: Baselines,
+    window: Mutex<VecDeque<Observed>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DriftReport {
+    pub model: String,
+    pub version: String,
+    pub window_size: usize,
+    pub observed: usize,
+    pub min_observations: usize,
+    pub psi_threshold: f64,
+    pub features: Vec<FeatureDrift>,
+    pub flagged: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FeatureDrift {
+    pub name: String,
+    pub psi: Option<f64>,
+    /// Two-sample KS statistic (numeric features).
+    pub ks: Option<f64>,
+    pub missing_rate: f64,
+    pub flagged: bool,
+}
+
+/// The part of an instance's event this module reads.
+#[derive(serde::Deserialize)]
+struct Event {
+    event: String,
+    route: String,
+    #[serde(default)]
+    predictions: Vec<EventPrediction>,
+    #[serde(default)]
+    bins: Option<Vec<Vec<Option<u16>>>>,
+    #[serde(default)]
+    ranks: Option<Vec<Vec<Option<u8>>>>,
+    #[serde(default)]
+    error: Option<EventError>,
+}
+
+#[derive(serde::Deserialize)]
+struct EventPrediction {
+    label: String,
+    confidence: f64,
+}
+
+#[derive(serde::Deserialize)]
+struct EventError {
+    details: Vec<pipeline::FieldProblem>,
+}
+
+impl Telemetry {
+    /// From the component's `/metadata` document (which carries the drift baselines).
+    pub fn new(metadata_json: &str, config: DriftConfig) -> wasmtime::Result<Self> {
+        let meta: serde_json::Value = serde_json::from_str(metadata_json)?;
+        let mut features = Vec::new();
+        for f in meta["features"].as_array().into_iter().flatten() {
+            let name = f["name"].as_str().unwrap_or_default().to_string();
+            let baseline: Baseline = serde_json::from_value(f["baseline"].clone())?;
+            features.push((name, baseline));
+        }
+        let baselines = Baselines::from_features(features.iter().map(|(n, b)| (n.clone(), b)));
+        let model = (
+            meta["name"].as_str().unwrap_or_default().to_string(),
+            meta["version"].as_str().unwrap_or_default().to_string(),
+        );
+        let registry = Registry::new_custom(Some("mlfn".into()), None)?;
+        let counter =
+            |name: &str, help: &str, labels: &[&str]| -> wasmtime::Result<IntCounterVec> {
+                let c = IntCounterVec::new(Opts::new(name, help), labels)?;
+                registry.register(Box::new(c.clone()))?;
+                Ok(c)
+            };
+        let histogram = |name: &str,
+                         help: &str,
+                         labels: &[&str],
+                         buckets: Vec<f64>|
+         -> wasmtime::Result<HistogramVec> {
+            let h = HistogramVec::new(HistogramOpts::new(name, help).buckets(buckets), labels)?;
+            registry.register(Box::new(h.clone()))?;
+            Ok(h)
+        };
+        let gauge = |name: &str, help: &str| -> wasmtime::Result<GaugeVec> {
+            let g = GaugeVec::new(Opts::new(name, help), &["feature"])?;
+            registry.register(Box::new(g.clone()))?;
+            Ok(g)
+        };
+        let latency_buckets = prometheus::exponential_buckets(50e-6, 2.0, 16)?; // 50 µs … 1.6 s
+        let t = Telemetry {
+            requests: counter(
+                "requests_total",
+                "Requests by route and status",
+                &["route", "status"],
+            )?,
+            latency: histogram(
+                "request_duration_seconds",
+                "Request latency seen by the host (instantiate + handle)",
+                &["route"],
+                latency_buckets,
+            )?,
+            predictions: counter("predictions_total", "Predictions by label", &["label"])?,
+            confidence: histogram(
+                "prediction_confidence",
+                "Probability of the predicted label",
+                &["label"],
+                vec![0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0],
+            )?,
+            missing: counter(
+                "feature_missing_total",
+                "Instances where an optional feature was absent or null",
+                &["feature"],
+            )?,
+            out_of_range: counter(
+                "feature_out_of_range_total",
+                "Values rejected for being outside the valid range",
+                &["feature"],
+            )?,
+            invalid: counter(
+                "feature_invalid_total",
+                "Values rejected by validation (any reason)",
+                &["feature"],
+            )?,
+            memory: histogram(
+                "instance_memory_bytes",
+                "Peak linear memory of an instance",
+                &["route"],
+                prometheus::exponential_buckets(1_048_576.0, 2.0, 10)?,
+            )?,
+            psi: gauge(
+                "drift_psi",
+                "Population Stability Index of the recent window against the training baseline",
+            )?,
+            ks: gauge(
+                "drift_ks",
+                "Two-sample KS statistic of the recent window (numeric features)",
+            )?,
+            drift_flag: {
+                let g = IntGaugeVec::new(
+                    Opts::new(
+                        "drift_flagged",
+                        "1 when the feature's PSI exceeds the threshold",
+                    ),
+                    &["feature"],
+                )?;
+                registry.register(Box::new(g.clone()))?;
+                g
+            },
+            registry,
+            model,
+            config,
+            baselines,
+            window: Mutex::new(VecDeque::new()),
+        };
+        Ok(t)
+    }
+
+    /// Records one finished request: what the host saw, and the instance's stderr.
+    pub fn record(
+        &self,
+        route: &str,
+        status: u16,
+        seconds: f64,
+        peak_memory: Option<usize>,
+        stderr: &[u8],
+    ) {
+        let route = known_route(route);
+        self.requests
+            .with_label_values(&[route, &status.to_string()])
+            .inc();
+        self.latency.with_label_values(&[route]).observe(seconds);
+        if let Some(bytes) = peak_memory {
+            self.memory
+                .with_label_values(&[route])
+                .observe(bytes as f64);
+        }
+        self.record_stderr(stderr);
+    }
+
+    /// Reads an instance's stderr: its request event feeds the metrics and the drift
+    /// window; any other line is passed on to the host's log.
+    pub fn record_stderr(&self, stderr: &[u8]) {
+        for line in stderr.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            match serde_json::from_slice::<Event>(line) {
+                Ok(e) if e.event == "request" => self.ingest(e),
+                _ => tracing::info!(target: "guest", "{}", String::from_utf8_lossy(line)),
+            }
+        }
+    }
+
+    fn ingest(&self, e: Event) {
+        let _ = e.route;
+        for p in &e.predictions {
+            self.predictions.with_label_values(&[&p.label]).inc();
+            self.confidence
+                .with_label_values(&[&p.label])
+                .observe(p.confidence);
+        }
+        if let Some(err) = &e.error {
+            for d in &err.details {
+                let feature = d.field.rsplit('.').next().unwrap_or(&d.field);
+                if self.baselines.names().iter().any(|n| n == feature) {
+                    self.invalid.with_label_values(&[feature]).inc();
+                    if d.problem.contains("outside the valid range") {
+                        self.out_of_range.with_label_values(&[feature]).inc();
+                    }
+                }
+            }
+        }
+        let (Some(bins), Some(ranks)) = (e.bins, e.ranks) else {
+            return;
+        };
+        let names = self.baselines.names();
+        let mut window = self.window.lock().unwrap();
+        for (b, r) in bins.into_iter().zip(ranks) {
+            if b.len() != names.len() || r.len() != names.len() {
+                continue; // an event from another bundle: not ours to judge
+            }
+            for (f, bin) in b.iter().enumerate() {
+                if bin.is_none() {
+                    self.missing.with_label_values(&[&names[f]]).inc();
+                }
+            }
+            window.push_back((b, r));
+            while window.len() > self.config.window {
+                window.pop_front();
+            }
+        }
+    }
+
+    /// PSI and KS per feature over the current window.
+    pub fn drift(&self) -> DriftReport {
+        let window = self.window.lock().unwrap();
+        let names = self.baselines.names();
+        let mut features = Vec::with_capacity(names.len());
+        for (f, name) in names.iter().enumerate() {
+            let mut counts = vec![0u64; self.baselines.bins(f)];
+            let mut ranks = vec![0u64; 102];
+            let mut missing = 0usize;
+            for (bins, rks) in window.iter() {
+                match bins[f] {
+                    Some(b) if (b as usize) < counts.len() => counts[b as usize] += 1,
+                    Some(_) => {}
+                    None => missing += 1,
+                }
+                if let Some(r) = rks[f] {
+                    ranks[(r as usize).min(101)] += 1;
+                }
+            }
+            let psi = self.baselines.psi(f, &counts);
+            let ks = if self.baselines.is_numeric(f) {
+                self.baselines.ks(f, &ranks)
+            } else {
+                None
+            };
+            let enough = window.len() >= self.config.min_observations.min(self.config.window);
+            let flagged = enough && psi.is_some_and(|p| p > self.config.psi_threshold);
+            features.push(FeatureDrift {
+                name: name.clone(),
+                psi,
+                ks,
+                missing_rate: if window.is_empty() {
+                    0.0
+                } else {
+                    missing as f64 / window.len() as f64
+                },
+                flagged,
+            });
+        }
+        let flagged = features
+            .iter()
+            .filter(|f| f.flagged)
+            .map(|f| f.name.clone())
+            .collect();
+        DriftReport {
+            model: self.model.0.clone(),
+            version: self.model.1.clone(),
+            window_size: self.config.window,
+            observed: window.len(),
+            min_observations: self.config.min_observations,
+            psi_threshold: self.config.psi_threshold,
+            features,
+            flagged,
+        }
+    }
+
+    /// The Prometheus text exposition (format 0.0.4), drift gauges refreshed.
+    pub fn metrics_text(&self) -> String {
+        for f in self.drift().features {
+            if let Some(p) = f.psi {
+                self.psi.with_label_values(&[&f.name]).set(p);
+            }
+            if let Some(k) = f.ks {
+                self.ks.with_label_values(&[&f.name]).set(k);
+            }
+            self.drift_flag
+                .with_label_values(&[&f.name])
+                .set(i64::from(f.flagged));
+        }
+        let mut out = Vec::new();
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut out)
+            .expect("text encoding into a Vec");
+        String::from_utf8(out).expect("the text format is UTF-8")
+    }
+}
+
+/// Route label: the known routes, everything else as `other` (unbounded label values
+/// would let any client grow the metrics without end).
+fn known_route(path: &str) -> &'static str {
+    match path {
+        "/" => "/",
+        "/predict" => "/predict",
+        "/health" => "/health",
+        "/metadata" => "/metadata",
+        "/openapi.json" => "/openapi.json",
+        "/metrics" => "/metrics",
+        "/drift" => "/drift",
+        _ => "other",
+    }
+}
