@@ -57,11 +57,23 @@ fn main() {
         ));
     }
     consts.push_str("];\n");
+    // The test-only component (tests/fault-guest): misbehaving routes for the guards.
+    let fault = build_package(&root, &guest_target, "fault-guest", None);
+    let fault_dest = guests_dir.join("fault-guest.wasm");
+    copy_if_changed(&fault, &fault_dest);
+    consts.push_str(&format!(
+        "/// The test-only component with misbehaving routes.\npub const FAULT_GUEST: &str = {:?};\n",
+        fault_dest.display().to_string()
+    ));
     consts.push_str(&format!("/// The bundle `serve` and `run` use by default.\npub const DEFAULT_BUNDLE: &str = {DEFAULT_BUNDLE:?};\n"));
     std::fs::write(out_dir.join("guests.rs"), consts).unwrap();
 }
 
 fn build_guest(root: &Path, target_dir: &Path, bundle: &str) -> PathBuf {
+    build_package(root, target_dir, "guest", Some(bundle))
+}
+
+fn build_package(root: &Path, target_dir: &Path, package: &str, bundle: Option<&str>) -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(root)
@@ -69,13 +81,12 @@ fn build_guest(root: &Path, target_dir: &Path, bundle: &str) -> PathBuf {
             "build",
             "--release",
             "-p",
-            "guest",
+            package,
             "--target",
             "wasm32-wasip2",
             "--target-dir",
         ])
         .arg(target_dir)
-        .env("MODEL_BUNDLE", bundle)
         // The outer build's flags are for the host; the guest takes its own from
         // .cargo/config.toml ([target.wasm32-wasip2] rustflags).
         .env_remove("RUSTFLAGS")
@@ -88,15 +99,21 @@ fn build_guest(root: &Path, target_dir: &Path, bundle: &str) -> PathBuf {
         .env_remove("RUSTC_WORKSPACE_WRAPPER")
         .env_remove("CLIPPY_ARGS")
         .env_remove("CLIPPY_CONF_DIR");
+    if let Some(bundle) = bundle {
+        cmd.env("MODEL_BUNDLE", bundle);
+    }
     let out = cmd.output().expect("running cargo for the guest");
     if !out.status.success() {
         panic!(
-            "building the guest for bundle `{bundle}` failed (is the wasm32-wasip2 target installed? \
+            "building `{package}` (bundle {bundle:?}) failed (is the wasm32-wasip2 target installed? \
              `rustup target add wasm32-wasip2`):\n{}",
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    target_dir.join("wasm32-wasip2/release/guest.wasm")
+    target_dir.join(format!(
+        "wasm32-wasip2/release/{}.wasm",
+        package.replace('-', "_")
+    ))
 }
 
 fn copy_if_changed(from: &Path, to: &Path) {

@@ -20,7 +20,8 @@ pub struct Runtime {
     engine: Engine,
     component: Component,
     proxy: ProxyPre<InstanceState>,
-    typed: InferenceFunctionPre<InstanceState>,
+    /// `None` for a component without the typed export (HTTP only).
+    typed: Option<InferenceFunctionPre<InstanceState>>,
     /// How the component was loaded and how long that took.
     pub loaded: Loaded,
     pub load_time: Duration,
@@ -51,7 +52,7 @@ impl Runtime {
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
         let pre = linker.instantiate_pre(&component)?;
         let proxy = ProxyPre::new(pre.clone())?;
-        let typed = InferenceFunctionPre::new(pre)?;
+        let typed = InferenceFunctionPre::new(pre).ok();
         Ok(Runtime {
             engine,
             component,
@@ -99,12 +100,18 @@ impl Runtime {
         self.env = env;
     }
 
+    fn typed(&self) -> Result<&InferenceFunctionPre<InstanceState>> {
+        self.typed.as_ref().ok_or_else(|| {
+            wasmtime::format_err!("the component does not export `mlfn:inference/model`")
+        })
+    }
+
     /// A fresh instance of the typed world in `store`.
     pub async fn instantiate_typed(
         &self,
         store: &mut Store<InstanceState>,
     ) -> Result<InferenceFunction> {
-        self.typed.instantiate_async(store).await
+        self.typed()?.instantiate_async(store).await
     }
 
     /// Names of everything the component imports (interfaces, as `wasi:io/streams@0.2.6`).
@@ -122,7 +129,7 @@ impl Runtime {
         instances: &[Vec<Feature>],
     ) -> Result<Result<Vec<Prediction>, PredictError>> {
         let mut store = self.new_store();
-        let f = self.typed.instantiate_async(&mut store).await?;
+        let f = self.typed()?.instantiate_async(&mut store).await?;
         f.mlfn_inference_model()
             .call_predict(&mut store, instances)
             .await
@@ -131,7 +138,7 @@ impl Runtime {
     /// The embedded model's metadata, from a fresh instance.
     pub async fn metadata(&self) -> Result<ModelInfo> {
         let mut store = self.new_store();
-        let f = self.typed.instantiate_async(&mut store).await?;
+        let f = self.typed()?.instantiate_async(&mut store).await?;
         f.mlfn_inference_model().call_metadata(&mut store).await
     }
 }
@@ -140,11 +147,6 @@ impl Runtime {
 const NO_DEADLINE: u64 = 1 << 40;
 /// One epoch tick.
 pub const EPOCH_TICK: Duration = Duration::from_millis(5);
-
-/// Ticks for a deadline `d` from now (at least one).
-pub fn deadline_ticks(d: Duration) -> u64 {
-    (d.as_nanos() / EPOCH_TICK.as_nanos()).max(1) as u64 + 1
-}
 
 /// Starts (once per engine) the thread that advances `engine`'s epoch every
 /// `EPOCH_TICK`, which is what makes deadlines fire.

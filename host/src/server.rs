@@ -19,7 +19,7 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
-use wasmtime::{Result, Trap};
+use wasmtime::{Result, Trap, UpdateDeadline};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi_http::WasiHttpView;
 use wasmtime_wasi_http::io::TokioIo;
@@ -66,8 +66,11 @@ impl Server {
         limits: ServeLimits,
         drift: DriftConfig,
     ) -> Result<Arc<Self>> {
-        let meta = runtime.metadata().await?;
-        let telemetry = Arc::new(Telemetry::new(&meta.metadata_json, drift)?);
+        let meta = runtime.metadata().await.ok();
+        let telemetry = Arc::new(Telemetry::new(
+            meta.as_ref().map(|m| m.metadata_json.as_str()),
+            drift,
+        )?);
         crate::runtime::start_epoch_ticker(runtime.engine());
         Ok(Arc::new(Server {
             permits: Arc::new(Semaphore::new(limits.max_concurrent)),
@@ -284,7 +287,18 @@ async fn run_guest(
     let runtime = &server.runtime;
     let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
     let mut store = runtime.new_store_with(Some(stderr.clone()));
-    store.set_epoch_deadline(crate::runtime::deadline_ticks(limits.deadline));
+    // Every epoch tick the guest yields to the executor (so a CPU-bound guest cannot hold
+    // a worker thread and starve the accept loop and the concurrency guard), and once
+    // its deadline has passed it traps.
+    let started = Instant::now();
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(move |_| {
+        if started.elapsed() >= limits.deadline {
+            Err(Trap::Interrupt.into())
+        } else {
+            Ok(UpdateDeadline::Yield(1))
+        }
+    });
     let (sender, receiver) = tokio::sync::oneshot::channel();
     let req = store
         .data_mut()

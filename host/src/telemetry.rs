@@ -107,9 +107,13 @@ struct EventError {
 }
 
 impl Telemetry {
-    /// From the component's `/metadata` document (which carries the drift baselines).
-    pub fn new(metadata_json: &str, config: DriftConfig) -> wasmtime::Result<Self> {
-        let meta: serde_json::Value = serde_json::from_str(metadata_json)?;
+    /// From the component's `/metadata` document (which carries the drift baselines);
+    /// without one (a component with no typed export), request metrics only.
+    pub fn new(metadata_json: Option<&str>, config: DriftConfig) -> wasmtime::Result<Self> {
+        let meta: serde_json::Value = match metadata_json {
+            Some(m) => serde_json::from_str(m)?,
+            None => serde_json::json!({}),
+        };
         let mut features = Vec::new();
         for f in meta["features"].as_array().into_iter().flatten() {
             let name = f["name"].as_str().unwrap_or_default().to_string();

@@ -1,0 +1,151 @@
+//! The server's guards and the sandbox, against a test-only component whose routes
+//! trap, loop, allocate without bound, hold their instance, or probe what they may
+//! touch (tests/fault-guest). Each failure stays inside its own request.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::request;
+use host::server::{ServeLimits, Server, spawn_server};
+use host::telemetry::DriftConfig;
+use host::{PoolLimits, Prepare, Runtime, guests};
+
+async fn fault_server(limits: ServeLimits, memory_mib: usize) -> host::server::BackgroundServer {
+    let pool = PoolLimits {
+        instances: limits.max_concurrent as u32 + 2,
+        max_memory_bytes: memory_mib << 20,
+    };
+    let rt = Runtime::load(guests::FAULT_GUEST.as_ref(), pool, Prepare::AsIs)
+        .await
+        .unwrap();
+    let server = Server::new(Arc::new(rt), limits, DriftConfig::default())
+        .await
+        .unwrap();
+    spawn_server(server, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap()
+}
+
+fn limits() -> ServeLimits {
+    ServeLimits {
+        max_concurrent: 4,
+        max_body_bytes: 1000,
+        deadline: Duration::from_millis(300),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trap_fails_only_its_own_request() {
+    let srv = fault_server(limits(), 64).await;
+    let r = request(srv.addr, "GET", "/trap", &[], "").await;
+    assert_eq!((r.status, r.error_code()), (500, "internal".to_string()));
+    assert_eq!(request(srv.addr, "GET", "/ok", &[], "").await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_over_its_deadline_is_504_and_the_next_is_served() {
+    let srv = fault_server(limits(), 64).await;
+    let t = std::time::Instant::now();
+    let r = request(srv.addr, "GET", "/loop", &[], "").await;
+    assert_eq!(
+        (r.status, r.error_code()),
+        (504, "deadline_exceeded".to_string())
+    );
+    assert!(
+        t.elapsed() < Duration::from_secs(5),
+        "the deadline did not cut the loop"
+    );
+    assert_eq!(request(srv.addr, "GET", "/ok", &[], "").await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_guest_over_its_memory_cap_fails_with_a_clear_500() {
+    let srv = fault_server(limits(), 64).await;
+    let r = request(srv.addr, "GET", "/alloc", &[], "").await;
+    assert_eq!(
+        (r.status, r.error_code()),
+        (500, "memory_limit".to_string())
+    );
+    assert!(
+        r.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("64 MiB")
+    );
+    assert_eq!(request(srv.addr, "GET", "/ok", &[], "").await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn over_the_concurrency_limit_is_503_with_retry_after() {
+    // Each request holds its instance for 1.5 s; all ten arrive within far less.
+    let srv = fault_server(
+        ServeLimits {
+            deadline: Duration::from_secs(5),
+            ..limits()
+        },
+        64,
+    )
+    .await;
+    let addr = srv.addr;
+    let busy: Vec<_> = (0..10)
+        .map(|_| tokio::spawn(async move { request(addr, "GET", "/busy?ms=1500", &[], "").await }))
+        .collect();
+    let mut ok = 0;
+    let mut rejected = 0;
+    for b in busy {
+        let r = b.await.unwrap();
+        match r.status {
+            200 => ok += 1,
+            503 => {
+                assert_eq!(r.headers["retry-after"], "1");
+                assert_eq!(r.error_code(), "overloaded");
+                rejected += 1;
+            }
+            s => panic!("unexpected status {s}"),
+        }
+    }
+    assert!((1..=4).contains(&ok), "{ok} served with a limit of 4");
+    assert_eq!(ok + rejected, 10);
+    assert_eq!(request(srv.addr, "GET", "/ok", &[], "").await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_host_enforces_the_body_limit_before_the_guest() {
+    // The fault guest has no body limit of its own: a 413 here is the host's.
+    let srv = fault_server(limits(), 64).await;
+    let r = request(
+        srv.addr,
+        "POST",
+        "/ok",
+        &[("content-type", "application/json")],
+        vec![b'x'; 1001],
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.error_code()),
+        (413, "payload_too_large".to_string())
+    );
+    let r = request(
+        srv.addr,
+        "POST",
+        "/ok",
+        &[("content-type", "application/json")],
+        vec![b'x'; 1000],
+    )
+    .await;
+    assert_eq!(r.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_sandbox_grants_no_files_env_sockets_or_outbound_http() {
+    let srv = fault_server(limits(), 64).await;
+    let r = request(srv.addr, "GET", "/sandbox", &[], "").await;
+    assert_eq!(r.status, 200);
+    let v = r.json();
+    for probe in ["file", "dir", "tcp", "outbound"] {
+        assert_eq!(v[probe]["ok"], false, "{probe} was allowed: {v}");
+    }
+    assert_eq!(v["env"], 0, "environment variables were granted: {v}");
+}

@@ -1,0 +1,233 @@
+//! Metrics and drift as the host aggregates them from the instances' events.
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{post_json, reference, request, runtime};
+use host::server::{ServeLimits, Server, spawn_server};
+use host::telemetry::DriftConfig;
+use serde_json::{Value, json};
+
+/// Scrapes `/metrics` and parses it with a real Prometheus text-format parser.
+async fn scrape(addr: std::net::SocketAddr) -> prometheus_parse::Scrape {
+    let r = request(addr, "GET", "/metrics", &[], "").await;
+    assert_eq!(r.status, 200);
+    assert!(
+        r.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    let text = String::from_utf8(r.body).unwrap();
+    prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string()))).unwrap()
+}
+
+fn value(s: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &str)]) -> f64 {
+    s.samples
+        .iter()
+        .filter(|x| x.metric == name && labels.iter().all(|(k, v)| x.labels.get(k) == Some(*v)))
+        .map(|x| match &x.value {
+            prometheus_parse::Value::Counter(v)
+            | prometheus_parse::Value::Gauge(v)
+            | prometheus_parse::Value::Untyped(v) => *v,
+            prometheus_parse::Value::Histogram(h) => h.iter().map(|b| b.count).fold(0.0, f64::max),
+            _ => 0.0,
+        })
+        .sum()
+}
+
+/// Events are read when an instance has finished: poll until `pred` holds.
+async fn eventually<F: AsyncFnMut() -> bool>(mut pred: F) {
+    let start = Instant::now();
+    while !pred().await {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "timed out waiting for the events"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_count_requests_errors_predictions_and_feature_problems() {
+    let srv = host::server::spawn(runtime("penguins").await, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let addr = srv.addr;
+    let good = json!({"island": "Dream", "bill_length_mm": 46.5, "bill_depth_mm": 17.9, "flipper_length_mm": 192, "body_mass_g": 3500});
+    for _ in 0..3 {
+        assert_eq!(
+            post_json(addr, "/predict", &json!({"features": good}))
+                .await
+                .status,
+            200
+        ); // sex missing
+    }
+    let mut heavy = good.clone();
+    heavy["body_mass_g"] = json!(100000);
+    assert_eq!(
+        post_json(addr, "/predict", &json!({"features": heavy}))
+            .await
+            .status,
+        422
+    );
+    assert_eq!(request(addr, "GET", "/nope", &[], "").await.status, 404);
+
+    eventually(async || {
+        value(
+            &scrape(addr).await,
+            "mlfn_feature_out_of_range_total",
+            &[("feature", "body_mass_g")],
+        ) == 1.0
+    })
+    .await;
+    let s = scrape(addr).await;
+    assert_eq!(
+        value(
+            &s,
+            "mlfn_requests_total",
+            &[("route", "/predict"), ("status", "200")]
+        ),
+        3.0
+    );
+    assert_eq!(
+        value(
+            &s,
+            "mlfn_requests_total",
+            &[("route", "/predict"), ("status", "422")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &s,
+            "mlfn_requests_total",
+            &[("route", "other"), ("status", "404")]
+        ),
+        1.0
+    );
+    let predicted: f64 = ["Adelie", "Chinstrap", "Gentoo"]
+        .iter()
+        .map(|l| value(&s, "mlfn_predictions_total", &[("label", l)]))
+        .sum();
+    assert_eq!(predicted, 3.0);
+    assert_eq!(
+        value(&s, "mlfn_feature_missing_total", &[("feature", "sex")]),
+        3.0
+    );
+    assert_eq!(
+        value(
+            &s,
+            "mlfn_feature_invalid_total",
+            &[("feature", "body_mass_g")]
+        ),
+        1.0
+    );
+    // Histograms: latency per route, confidence per label, memory per instance.
+    let names: Vec<&str> = s.samples.iter().map(|x| x.metric.as_str()).collect();
+    for h in [
+        "mlfn_request_duration_seconds",
+        "mlfn_prediction_confidence",
+        "mlfn_instance_memory_bytes",
+        "mlfn_drift_psi",
+        "mlfn_drift_ks",
+    ] {
+        assert!(names.contains(&h), "{h} missing from /metrics");
+    }
+    assert!(
+        value(
+            &s,
+            "mlfn_request_duration_seconds",
+            &[("route", "/predict")]
+        ) >= 4.0
+    );
+}
+
+/// The holdout is the training distribution: nothing drifts. The holdout with one
+/// feature scaled: exactly that feature drifts.
+#[tokio::test(flavor = "multi_thread")]
+async fn drift_flags_exactly_the_shifted_feature() {
+    let reference = reference("breast-cancer");
+    let n = reference.rows.len();
+    let drift = DriftConfig {
+        window: n,
+        psi_threshold: 0.2,
+        min_observations: n,
+    };
+    let server = Server::new(
+        runtime("breast-cancer").await,
+        ServeLimits::default(),
+        drift,
+    )
+    .await
+    .unwrap();
+    let srv = spawn_server(server.clone(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+
+    let send_all = async |scale: f64| {
+        for chunk in reference.rows.chunks(64) {
+            let instances: Vec<Value> = chunk
+                .iter()
+                .map(|r| {
+                    let mut f = Value::Object(r.features.clone());
+                    f["mean_radius"] = json!(f["mean_radius"].as_f64().unwrap() * scale);
+                    f
+                })
+                .collect();
+            let r = post_json(srv.addr, "/predict", &json!({ "instances": instances })).await;
+            assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        }
+    };
+    let drift_of = async || {
+        let r = request(srv.addr, "GET", "/drift", &[], "").await;
+        assert_eq!(r.status, 200);
+        r.json()
+    };
+
+    send_all(1.0).await;
+    eventually(async || drift_of().await["observed"] == n).await;
+    let report = drift_of().await;
+    assert_eq!(report["window_size"], n);
+    assert_eq!(report["flagged"], json!([]), "{report}");
+    let psi = |r: &Value| -> HashMap<String, f64> {
+        r["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["name"].as_str().unwrap().to_string(),
+                    f["psi"].as_f64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let unshifted = psi(&report);
+    let worst = unshifted.values().copied().fold(0.0, f64::max);
+    eprintln!(
+        "unshifted holdout: max PSI {worst:.4}, mean_radius PSI {:.4}",
+        unshifted["mean_radius"]
+    );
+
+    send_all(1.3).await;
+    // The window now holds only the shifted rows.
+    eventually(async || drift_of().await["flagged"] == json!(["mean_radius"])).await;
+    let report = drift_of().await;
+    let shifted = psi(&report);
+    let ks = report["features"][0]["ks"].as_f64().unwrap();
+    eprintln!(
+        "mean_radius x1.3: PSI {:.4}, KS {ks:.4}; others max PSI {:.4}",
+        shifted["mean_radius"],
+        shifted
+            .iter()
+            .filter(|(k, _)| *k != "mean_radius")
+            .map(|(_, v)| *v)
+            .fold(0.0, f64::max)
+    );
+    assert!(shifted["mean_radius"] > 0.2);
+    let _ = Arc::clone(&server);
+}
