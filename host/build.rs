@@ -76,16 +76,21 @@ fn build_guest(root: &Path, target_dir: &Path, bundle: &str) -> PathBuf {
 fn build_package(root: &Path, target_dir: &Path, package: &str, bundle: Option<&str>) -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
-    cmd.current_dir(root)
-        .args([
+    cmd.current_dir(root);
+    if package == "guest" {
+        // The shipped guest: the `build-guest` alias of .cargo/config.toml.
+        cmd.arg("build-guest");
+    } else {
+        cmd.args([
             "build",
             "--release",
             "-p",
             package,
             "--target",
             "wasm32-wasip2",
-            "--target-dir",
-        ])
+        ]);
+    }
+    cmd.arg("--target-dir")
         .arg(target_dir)
         // The outer build's flags are for the host; the guest takes its own from
         // .cargo/config.toml ([target.wasm32-wasip2] rustflags).

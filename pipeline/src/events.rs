@@ -142,3 +142,84 @@ pub fn event_line(
     };
     serde_json::to_string(&event).expect("plain JSON")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::{InstanceInfo, Route, Service};
+    use crate::testdata::Bundle;
+
+    fn service() -> Service {
+        let b = Bundle::Penguins;
+        Service::load(&serde_json::to_vec(&b.manifest()).unwrap(), b.onnx()).unwrap()
+    }
+
+    fn event(s: &Service, body: &str, logging: InputLogging) -> serde_json::Value {
+        let (r, outcome) =
+            s.respond_with_outcome(Route::Predict, body.as_bytes(), InstanceInfo::default());
+        let line = s.event_line(
+            &outcome,
+            "/predict",
+            r.status,
+            "req-1",
+            1_700_000_000_000,
+            42,
+            logging,
+        );
+        assert!(!line.contains('\n'), "one event is one line");
+        serde_json::from_str(&line).unwrap()
+    }
+
+    const BODY: &str = r#"{"instances": [{"island": "Dream", "bill_length_mm": 39.5}, {"island": "Biscoe", "sex": "male"}]}"#;
+
+    #[test]
+    fn by_default_inputs_are_buckets_not_values() {
+        let s = service();
+        let e = event(&s, BODY, InputLogging::Buckets);
+        assert_eq!(
+            (
+                e["request_id"].as_str(),
+                e["status"].as_u64(),
+                e["batch_size"].as_u64()
+            ),
+            (Some("req-1"), Some(200), Some(2))
+        );
+        assert_eq!(e["model"], "penguins");
+        assert_eq!(e["predictions"].as_array().unwrap().len(), 2);
+        assert!(e.get("values").is_none());
+        assert!(!e.to_string().contains("39.5"), "a raw value leaked: {e}");
+        // bill_length_mm of instance 0 is present: a bin and a rank; sex is missing: null.
+        let sex = s.schema().index_of("sex").unwrap();
+        let bill = s.schema().index_of("bill_length_mm").unwrap();
+        assert!(e["bins"][0][bill].is_u64() && e["ranks"][0][bill].is_u64());
+        assert!(e["bins"][0][sex].is_null());
+        // island is a category: its index, no rank.
+        let island = s.schema().index_of("island").unwrap();
+        assert_eq!(e["bins"][1][island], 0); // Biscoe
+        assert!(e["ranks"][1][island].is_null());
+    }
+
+    #[test]
+    fn raw_logging_is_opt_in() {
+        let s = service();
+        let e = event(&s, BODY, InputLogging::Raw);
+        let bill = s.schema().index_of("bill_length_mm").unwrap();
+        assert_eq!(e["values"][0][bill], 39.5);
+        assert_eq!(e["values"][1][s.schema().index_of("sex").unwrap()], "male");
+        assert!(e.get("bins").is_none());
+    }
+
+    #[test]
+    fn errors_get_an_event_naming_the_fields() {
+        let s = service();
+        let e = event(
+            &s,
+            r#"{"features": {"island": "Mars"}}"#,
+            InputLogging::Buckets,
+        );
+        assert_eq!(e["status"], 422);
+        assert_eq!(e["error"]["code"], "invalid_input");
+        assert_eq!(e["error"]["details"][0]["field"], "features.island");
+        assert_eq!(e["batch_size"], 0);
+    }
+}

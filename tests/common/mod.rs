@@ -143,3 +143,25 @@ pub async fn post_json(addr: SocketAddr, path: &str, body: &serde_json::Value) -
     )
     .await
 }
+
+/// Writes `raw` (a whole HTTP/1.1 request, possibly with a partial body) and returns
+/// the status code of the answer. For requests a well-behaved client cannot finish
+/// because the server answers (and closes) before reading the body.
+pub async fn raw_status(addr: SocketAddr, raw: &[u8]) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let _ = stream.write_all(raw).await; // the server may stop reading early
+    let mut buf = vec![0u8; 4096];
+    let mut got = Vec::new();
+    while !got.windows(2).any(|w| w == b"\r\n") {
+        let n = stream.read(&mut buf).await.unwrap();
+        assert!(n > 0, "connection closed without a status line");
+        got.extend_from_slice(&buf[..n]);
+    }
+    let line = String::from_utf8_lossy(&got)
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    line.split(' ').nth(1).unwrap().parse().unwrap()
+}
