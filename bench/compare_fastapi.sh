@@ -11,7 +11,8 @@ command -v wrk >/dev/null || { apt-get install -y -qq wrk >/dev/null 2>&1 || tru
 command -v wrk >/dev/null || { echo "wrk is needed (Debian package wrk)"; exit 2; }
 
 venv=target/bench-venv
-[ -x "$venv/bin/uvicorn" ] || { python3 -m venv "$venv"; "$venv/bin/pip" install -q --disable-pip-version-check -r bench/requirements.txt; }
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/pip" install -q --disable-pip-version-check -r bench/requirements.txt
 # The same Pipeline the bundle was trained as (same data, split and seed), joblib-dumped.
 "$venv/bin/python" - <<'PY'
 import sys; sys.path.insert(0, "models")
@@ -37,7 +38,8 @@ MANIFEST=models/breast-cancer/manifest.json MODEL_PATH=target/bench-breast-cance
 for port in 8071 8072; do
   for _ in $(seq 1 240); do curl -sf "localhost:$port/health" >/dev/null && break; sleep 0.5; done
   # The two must agree before they are timed.
-  curl -sf -X POST "localhost:$port/predict" -H 'content-type: application/json' -d "$body" | python3 -c 'import json,sys; p=json.load(sys.stdin)["predictions"][0]; print(f"  port '"$port"': {p[\"label\"]} {p[\"confidence\"]:.6f}")'
+  curl -sf -X POST "localhost:$port/predict" -H 'content-type: application/json' -d "$body" \
+    | python3 -c 'import json,sys; p=json.load(sys.stdin)["predictions"][0]; print("  port", sys.argv[1], p["label"], round(p["confidence"], 6))' "$port"
 done
 
 run() { wrk -t2 -c"$conns" -d"${seconds}s" --latency -s "$lua" "http://127.0.0.1:$1/predict"; }
@@ -46,7 +48,7 @@ import re,sys
 t=sys.stdin.read()
 rps=float(re.search(r"Requests/sec:\s+([\d.]+)",t).group(1))
 def ms(tag):
-    m=re.search(r"\s"+tag+r"%\s+([\d.]+)(us|ms|s)\b",t); v=float(m.group(1)); return v/1000 if m.group(2)=="us" else v*1000 if m.group(2)=="s" else v
+    m=re.search(r"\s"+str(tag)+r"%\s+([\d.]+)(us|ms|s)\b",t); v=float(m.group(1)); return v/1000 if m.group(2)=="us" else v*1000 if m.group(2)=="s" else v
 non=re.search(r"Non-2xx or 3xx responses: (\d+)",t)
 print(f"{rps:.0f} {ms(50):.3f} {ms(99):.3f} {non.group(1) if non else 0}")'; }
 echo "wrk: $conns connections, ${seconds}s each, POST /predict (one breast-cancer row)"

@@ -105,6 +105,10 @@ pub async fn serve(
             },
             () = &mut shutdown => return Ok(()),
         };
+        // The guest sends the response head and the body as separate writes: without
+        // TCP_NODELAY, Nagle holds the body until the client's delayed ACK (~40 ms;
+        // measured as the p99 under wrk).
+        let _ = stream.set_nodelay(true);
         let server = server.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req| {
