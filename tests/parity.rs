@@ -11,6 +11,15 @@ use serde_json::json;
 const TOLERANCE: f64 = 1e-5;
 const BUNDLES: [&str; 2] = ["breast-cancer", "penguins"];
 
+/// Every reference row as a typed instance.
+fn typed_rows(reference: &pipeline::reference::Reference) -> Vec<Vec<typed::Feature>> {
+    reference
+        .rows
+        .iter()
+        .map(|r| typed::instance(&r.features).unwrap())
+        .collect()
+}
+
 fn assert_close(what: &str, got: &[f64], sklearn: &[f64]) {
     assert_eq!(got.len(), sklearn.len(), "{what}");
     for (g, s) in got.iter().zip(sklearn) {
@@ -26,11 +35,7 @@ async fn typed_export_matches_sklearn_on_every_holdout_row() {
     for bundle in BUNDLES {
         let rt = runtime(bundle).await;
         let reference = reference(bundle);
-        let instances: Vec<Vec<typed::Feature>> = reference
-            .rows
-            .iter()
-            .map(|r| typed::instance(&r.features).unwrap())
-            .collect();
+        let instances = typed_rows(&reference);
         let mut checked = 0;
         for (chunk, rows) in instances
             .chunks(pipeline::MAX_BATCH)
@@ -138,11 +143,7 @@ async fn snapshot_predictions_are_bit_identical_to_the_plain_component() {
         let snapshot = runtime_with(bundle, Prepare::Snapshot).await;
         let plain = runtime_with(bundle, Prepare::AsIs).await;
         let reference = reference(bundle);
-        let instances: Vec<Vec<typed::Feature>> = reference
-            .rows
-            .iter()
-            .map(|r| typed::instance(&r.features).unwrap())
-            .collect();
+        let instances = typed_rows(&reference);
         for chunk in instances.chunks(pipeline::MAX_BATCH) {
             let a = snapshot.predict(chunk).await.unwrap().unwrap();
             let b = plain.predict(chunk).await.unwrap().unwrap();

@@ -20,6 +20,14 @@ const BUNDLES: [(&str, &[u8], &[u8]); 2] = [
     ),
 ];
 
+/// Cases per property: `PROPTEST_CASES`, else 3000 (a few seconds in `cargo test`).
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3000)
+}
+
 fn services() -> &'static [(Service, Vec<String>)] {
     static S: std::sync::OnceLock<Vec<(Service, Vec<String>)>> = std::sync::OnceLock::new();
     S.get_or_init(|| {
@@ -131,7 +139,7 @@ fn check(service: &Service, body: &[u8]) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
     #[test]
     fn breast_cancer_never_fails_on_any_body(b in body(services()[0].1.clone())) {
