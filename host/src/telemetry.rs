@@ -84,7 +84,6 @@ pub struct FeatureDrift {
 #[derive(serde::Deserialize)]
 struct Event {
     event: String,
-    route: String,
     #[serde(default)]
     predictions: Vec<EventPrediction>,
     #[serde(default)]
@@ -249,7 +248,6 @@ impl Telemetry {
     }
 
     fn ingest(&self, e: Event) {
-        let _ = e.route;
         for p in &e.predictions {
             self.predictions.with_label_values(&[&p.label]).inc();
             self.confidence
