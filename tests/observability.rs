@@ -76,12 +76,24 @@ async fn metrics_count_requests_errors_predictions_and_feature_problems() {
     );
     assert_eq!(request(addr, "GET", "/nope", &[], "").await.status, 404);
 
+    // Each request is recorded when its instance has finished, in any order: wait for all.
     eventually(async || {
+        let s = scrape(addr).await;
         value(
-            &scrape(addr).await,
+            &s,
             "mlfn_feature_out_of_range_total",
             &[("feature", "body_mass_g")],
         ) == 1.0
+            && value(
+                &s,
+                "mlfn_requests_total",
+                &[("route", "/predict"), ("status", "200")],
+            ) == 3.0
+            && value(
+                &s,
+                "mlfn_requests_total",
+                &[("route", "other"), ("status", "404")],
+            ) == 1.0
     })
     .await;
     let s = scrape(addr).await;
