@@ -15,7 +15,7 @@ if [ ! -f "$venv/.lock-installed" ] || [ "$root/pack/requirements.lock" -nt "$ve
   touch "$venv/.lock-installed"
 fi
 if [ ! -f "$stamp" ] || [ -n "$(find "$root/pack/pyproject.toml" "$root/pack/mlfn_pack" -newer "$stamp" -print -quit)" ]; then
-  "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps --no-build-isolation "$root/pack" >&2
+  "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps "$root/pack" >&2
   touch "$stamp"
 fi
 echo "$venv/bin/python"
