@@ -231,8 +231,9 @@ def _hgb_tree(predictor, output: int) -> dict:
     if nodes["is_categorical"].any():
         raise Unsupported("HistGradientBoosting: categorical splits (categorical_features)")
     leaf = nodes["is_leaf"].astype(bool)
-    left = np.where(leaf, -1, nodes["left"]).astype(np.int64)
-    right = np.where(leaf, -1, nodes["right"]).astype(np.int64)
+    # node ids are uint32: widen before marking leaves with -1
+    left = np.where(leaf, -1, nodes["left"].astype(np.int64))
+    right = np.where(leaf, -1, nodes["right"].astype(np.int64))
     return tree_dict(output=output, feature=nodes["feature_idx"], threshold=nodes["num_threshold"],
                      left=left, right=right, default_left=nodes["missing_go_to_left"],
                      value=nodes["value"].astype(np.float64))
