@@ -37,6 +37,8 @@ def case_modules() -> list[Path]:
 
 def load_cases() -> list[Case]:
     cases: list[Case] = []
+    if str(HERE) not in sys.path:
+        sys.path.insert(0, str(HERE))  # case modules share case_data.py
     for path in case_modules():
         spec = importlib.util.spec_from_file_location(path.stem, path)
         mod = importlib.util.module_from_spec(spec)
@@ -57,10 +59,25 @@ def mlfn_pack_cmd() -> list[str]:
 
 
 def sources_mtime() -> float:
-    files = case_modules() + [Path(__file__)]
+    files = case_modules() + [Path(__file__), HERE / "case_data.py"]
     pkg = HERE.parent / "mlfn_pack"
     files += list(pkg.rglob("*.py"))
     return max(p.stat().st_mtime for p in files)
+
+
+def csv(frame, path: Path) -> None:
+    """Integral float columns (gaps make pandas use float) are written as integers, as a
+    user's file would hold them, so the schema types them `integer`."""
+    import pandas as pd
+
+    out = frame.copy()
+    for c in out.columns:
+        col = out[c]
+        if pd.api.types.is_float_dtype(col.dtype):
+            present = col.dropna()
+            if len(present) and (present == present.round()).all() and present.abs().max() < 2**53:
+                out[c] = col.astype("Int64")
+    out.to_csv(path, index=False)
 
 
 def run_case(case: Case, out: Path, newest: float) -> str:
@@ -74,8 +91,8 @@ def run_case(case: Case, out: Path, newest: float) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         joblib.dump(est, tmp / "model.joblib")
-        holdout.to_csv(tmp / "data.csv", index=False)
-        train.to_csv(tmp / "train.csv", index=False)
+        csv(holdout, tmp / "data.csv")
+        csv(train, tmp / "train.csv")
         if dest.exists():
             shutil.rmtree(dest)
         cmd = mlfn_pack_cmd() + [
@@ -96,6 +113,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", required=True, type=Path)
     ap.add_argument("--only", nargs="*", default=None)
+    ap.add_argument("--jobs", type=int, default=2, help="cases packed at once (default 2)")
     a = ap.parse_args(argv)
     cases = load_cases()
     if a.only:
@@ -105,14 +123,20 @@ def main(argv=None) -> int:
         cases = [c for c in cases if c.name in a.only]
     a.out.mkdir(parents=True, exist_ok=True)
     newest = sources_mtime()
-    failed = 0
-    for c in cases:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(c):
         try:
             print(f"{c.name}: {run_case(c, a.out, newest)}", flush=True)
+            return True
         except Exception as e:  # report every failing case, not just the first
-            failed += 1
             print(f"{c.name}: FAILED: {e}", file=sys.stderr, flush=True)
-    return 1 if failed else 0
+            return False
+
+    # threads suffice: the time goes to the mlfn-pack subprocesses
+    with ThreadPoolExecutor(max_workers=max(1, a.jobs)) as pool:
+        ok = list(pool.map(one, cases))
+    return 0 if all(ok) else 1
 
 
 if __name__ == "__main__":

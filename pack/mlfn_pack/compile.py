@@ -107,6 +107,10 @@ def _column_transformer(ct, cols, path, sparse_ok):
         # columns are selected by name, so the input must still be the raw named features
         raise _unsupported(path, ct, "on columns that are not the raw named input")
     index = ct._transformer_to_input_indices  # resolved selections (names, callables, masks)
+    # fitted transformers_ replace "passthrough" by an identity FunctionTransformer: the
+    # unfitted specification says which ones were passthrough
+    given = {n: t for n, t, _ in ct.transformers}
+    given["remainder"] = ct.remainder
     out = []
     for name, trans, _sel in ct.transformers_:
         if isinstance(trans, str) and trans == "drop":
@@ -115,7 +119,7 @@ def _column_transformer(ct, cols, path, sparse_ok):
         if not idx:
             continue
         sub = [cols[i] for i in idx]
-        if isinstance(trans, str) and trans == "passthrough":
+        if isinstance(given.get(name), str) and given[name] == "passthrough":
             out += sub
         else:
             out += compile_step(trans, sub, f"{path}/{name}", True)
