@@ -12,7 +12,10 @@ _INT = re.compile(r"^[+-]?\d+$")
 
 
 def read_csv(path) -> pd.DataFrame:
-    frame = pd.read_csv(path, float_precision="round_trip")
+    # pandas < 3's default float parser may be off by an ulp; 3 parses exactly by default
+    # (and deprecates the option)
+    opts = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
+    frame = pd.read_csv(path, **opts)
     for c in frame.columns:
         if not pd.api.types.is_numeric_dtype(frame[c].dtype) and not pd.api.types.is_bool_dtype(frame[c].dtype):
             frame[c] = frame[c].astype(object).where(frame[c].notna(), np.nan)
