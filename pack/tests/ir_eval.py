@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-# LightGBM's kZeroThreshold, as the spec states it (`|x| <= 1e-35`)
-ZERO_THRESHOLD = 1e-35
+# LightGBM's kZeroThreshold (the float 1e-35f as f64), as models/README.md states it
+ZERO_THRESHOLD = 1.0000000180025095e-35
 
 _KEYS = {
     "common": {"format", "format_version", "estimator", "kind", "input_width", "outputs",

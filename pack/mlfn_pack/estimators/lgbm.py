@@ -10,13 +10,24 @@ reproducing LightGBM's `Tree::NumericalDecision`:
   forest (`average_output`) divides the sum by the number of iterations (`scale`);
 * the binary objective's `sigmoid:X` parameter becomes `link_scale`.
 
+LightGBM reads a dense row as a sparse one: a value with |x| <= kZeroThreshold (the float
+1e-35f) is dropped and becomes exactly 0.0 before any node sees it. LightGBM puts thresholds
+at +-kZeroThreshold, so for such inputs `x <= threshold` and `0.0 <= threshold` differ; a
+threshold in [-kZeroThreshold, kZeroThreshold) is therefore replaced by the one that
+decides every input (and NaN compared as 0.0) the same way with the raw value (`_threshold`).
+
 `dump_model()` without arguments dumps the iterations `predict` uses (best_iteration after
 early stopping), with thresholds and leaf values printed with 17 significant digits.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from . import Exported, Unsupported
 from .trees import check_width, ensemble, tree_dict
+
+# LightGBM's kZeroThreshold: `const double kZeroThreshold = 1e-35f;`
+ZERO = float(np.float32(1e-35))
 
 _MISSING = {"NaN": 0, "Zero": 1, "None": 2}
 _IDENTITY_REGRESSION = {"regression", "regression_l1", "huber", "fair", "quantile", "mape"}
@@ -41,7 +52,7 @@ def _flatten(root: dict, name: str) -> dict:
         mt = node.get("missing_type", "None")
         if mt not in _MISSING:
             raise Unsupported(f"{name}: missing_type {mt!r}")
-        feature[i], threshold[i] = node["split_feature"], node["threshold"]
+        feature[i], threshold[i] = node["split_feature"], _threshold(float(node["threshold"]))
         dleft[i], missing[i] = bool(node["default_left"]), _MISSING[mt]
         left[i] = visit(node["left_child"])
         right[i] = visit(node["right_child"])
@@ -50,6 +61,17 @@ def _flatten(root: dict, name: str) -> dict:
     visit(root)
     return dict(feature=feature, threshold=threshold, left=left, right=right,
                 default_left=dleft, missing=missing, value=value)
+
+
+def _threshold(t: float) -> float:
+    """A threshold deciding raw inputs as LightGBM decides them after zeroing |x| <= ZERO:
+    left iff g(x) <= t, g(x) = 0 for |x| <= ZERO else x. For t >= ZERO or t < -ZERO that is
+    x <= t already; for -ZERO <= t < 0 it is x < -ZERO; for 0 <= t < ZERO it is x <= ZERO."""
+    if -ZERO <= t < 0.0:
+        return float(np.nextafter(-ZERO, -np.inf))
+    if 0.0 <= t < ZERO:
+        return ZERO
+    return t
 
 
 def _link(objective: str, name: str, is_clf: bool, n_classes: int) -> tuple[str, float, int]:
