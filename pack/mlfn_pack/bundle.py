@@ -43,11 +43,13 @@ def dumps(obj, indent=None) -> bytes:
 
 
 def _versions(model) -> dict:
+    """Versions of the libraries the model was loaded with (keyed by import name's project;
+    xgboost may be installed as the `xgboost-cpu` distribution)."""
     out = {}
     for pkg, mod in (("scikit-learn", "sklearn"), ("numpy", "numpy"), ("pandas", "pandas"),
                      ("xgboost", "xgboost"), ("lightgbm", "lightgbm")):
         if mod in sys.modules:
-            out[pkg] = md.version(pkg)
+            out[pkg] = getattr(sys.modules[mod], "__version__", None) or md.version(pkg)
     return out
 
 
