@@ -234,12 +234,22 @@ def test_hist_gradient_boosting_losses(loss):
     assert model["link"] == ("exp" if loss in ("poisson", "gamma") else "identity")
 
 
-def test_hist_gradient_boosting_early_stopping_and_inf_threshold():
+def test_hist_gradient_boosting_early_stopping():
     X, y = _data("multiclass", nan=True)
     est = ensemble.HistGradientBoostingClassifier(max_iter=200, early_stopping=True,
                                                   n_iter_no_change=3, **SEED).fit(X, y)
     assert est.n_iter_ < 200
     check(est, X)
+
+
+def test_hist_gradient_boosting_nan_only_splits():
+    # "non-missing left, NaN right" splits have num_threshold +inf, which JSON cannot hold;
+    # the exporter writes the largest finite double instead
+    X, y = _data("binary", nan=True)
+    est = ensemble.HistGradientBoostingClassifier(max_iter=30, **SEED).fit(X, y)
+    assert any(np.isinf(p.nodes["num_threshold"]).any() for it in est._predictors for p in it)
+    model = check(est, X)
+    assert any(x == np.finfo(np.float64).max for t in model["trees"] for x in t["threshold"])
 
 
 def test_xgboost_early_stopping_uses_best_iteration():
@@ -449,3 +459,56 @@ def test_unsupported_lightgbm_reg_sqrt():
     X, y = _data("regression")
     est = lgb.LGBMRegressor(reg_sqrt=True, n_estimators=3, verbose=-1).fit(X, y)
     _unsupported(est, X.shape[1], "reg_sqrt")
+
+
+# ---- the tree cases, packed end to end through the CLI --------------------------------
+
+def _tree_cases():
+    sys.path.insert(0, str(HERE.parent / "cases"))
+    import cases_trees
+
+    return cases_trees.CASES
+
+
+TREE_CASES = _tree_cases()
+
+
+@pytest.mark.parametrize("case", TREE_CASES, ids=[c.name for c in TREE_CASES])
+def test_tree_case_packs(case, tmp_path):
+    """Each case of cases_trees.py through the real CLI: model.json (run by ir_eval on the
+    reference's `transformed`) must give what the user's pipeline gives for the reference's
+    raw `features`, within the gate's tolerances; `_nan` cases must let NaN reach the trees."""
+    import pandas as pd
+    from make_cases import csv
+    from packing import load, pack
+
+    model, train, hold, target = case.build()
+    csv(hold, tmp_path / "hold.csv")  # as make_cases writes it
+    rc, bundle = pack(tmp_path, model, pd.read_csv(tmp_path / "hold.csv"), target, baseline=train,
+                      extra=["--max-reference-rows", "40"])
+    assert rc == 0
+    manifest, est_json, ref = load(bundle)
+    final = model[-1] if hasattr(model, "steps") else model
+    assert est_json["estimator"] == type(final).__name__ and est_json["kind"] == "tree_ensemble"
+
+    rows = ref["rows"]
+    names = list(model.feature_names_in_)
+    feats = {f["name"]: f for f in manifest["features"]}
+    frame = pd.DataFrame([{n: r["features"].get(n) for n in names} for r in rows], columns=names)
+    for n in names:
+        is_cat = n in feats and feats[n]["type"] == "category"
+        frame[n] = frame[n].astype(object).where(frame[n].notna(), np.nan) if is_cat else frame[n].astype(float)
+    X = np.array([[np.nan if v is None else v for v in r["transformed"]] for r in rows], dtype=np.float64)
+    got = ir_eval.predict(est_json, X)
+    if manifest["task"] == "classification":
+        proba = model.predict_proba(frame)
+        assert np.abs(got["probabilities"] - proba).max() <= P_TOL
+        labels = [str(c) for c in model.classes_]
+        assert [labels[i] for i in got["label_index"]] == [str(p) for p in model.predict(frame)]
+    else:
+        y = model.predict(frame)
+        assert (np.abs(got["value"] - y) <= 1e-5 * np.maximum(1.0, np.abs(y))).all()
+    if "_nan" in case.name or "penguins" in case.name:
+        # no imputer: gappy features are optional and their NaN reaches the estimator
+        assert any(not f["required"] for f in manifest["features"])
+        assert np.isnan(X).any()
