@@ -270,6 +270,14 @@ def test_xgboost_parallel_trees_and_base_score():
     check(est, X)
 
 
+@pytest.mark.parametrize("data", ["binary", "multiclass", "regression"])
+def test_xgboost_random_forest(data):
+    X, y = _data(data, nan=True)
+    cls = xgb.XGBRFRegressor if data == "regression" else xgb.XGBRFClassifier
+    est = cls(n_estimators=15, max_depth=5, n_jobs=1, **SEED).fit(X, y)
+    check(est, X)
+
+
 def test_lightgbm_early_stopping_uses_best_iteration():
     X, y = _data("regression", nan=True)
     est = lgb.LGBMRegressor(n_estimators=500, learning_rate=0.3, verbose=-1, n_jobs=1, **SEED)
@@ -410,7 +418,6 @@ def test_unsupported_width_mismatch():
 @pytest.mark.parametrize("make,words", [
     (lambda: xgb.XGBClassifier(objective="binary:logitraw", n_estimators=3), "objective"),
     (lambda: xgb.XGBRegressor(objective="count:poisson", n_estimators=3), "objective"),
-    (lambda: xgb.XGBRegressor(booster="dart", n_estimators=3), "booster"),
     (lambda: xgb.XGBRegressor(booster="gblinear", n_estimators=3), "booster"),
     (lambda: xgb.XGBRegressor(missing=0.0, n_estimators=3), "missing"),
 ])
@@ -418,6 +425,19 @@ def test_unsupported_xgboost_options(make, words):
     X, y = _data("binary")
     est = make().fit(X, y)
     _unsupported(est, X.shape[1], words)
+
+
+@pytest.mark.parametrize("data", ["multiclass", "regression"])
+def test_xgboost_dart(data):
+    # DART weighs each tree (weight_drop: beside the model before XGBoost 3.3, inside it
+    # after); the weights are folded into the leaves in float32
+    X, y = _data(data, nan=True)
+    cls = xgb.XGBRegressor if data == "regression" else xgb.XGBClassifier
+    est = cls(booster="dart", rate_drop=0.3, n_estimators=10, n_jobs=1, **SEED).fit(X, y)
+    gb = json.loads(bytes(est.get_booster().save_raw(raw_format="json")))["learner"]["gradient_booster"]
+    weights = gb.get("weight_drop") or gb["model"].get("weight_drop")
+    assert weights and any(w != 1.0 for w in weights)  # the weights matter here
+    check(est, X)
 
 
 def test_unsupported_xgboost_multi_output():

@@ -11,7 +11,9 @@
   identity for reg:squarederror and multi:softprob (whose intercepts are margins already);
 * `tree_info` gives each tree's output (class); `num_parallel_tree` trees per class per
   round just add up; early stopping's `best_iteration` limits the rounds as the sklearn
-  API's predict does.
+  API's predict does;
+* DART (`booster="dart"`, or gbtree with `rate_drop` from XGBoost 3.3) multiplies each
+  tree's output by its `weight_drop` in float32: folded into the leaf values.
 
 JSON numbers are the shortest decimal of a float32; each is rounded back to float32 here
 so the f64 written is exactly the value XGBoost compares with / adds.
@@ -49,10 +51,13 @@ def _base_margin(objective: str, base_score: str, k: int) -> list[float]:
         # ProbToMargin of the logistic objective, in float32 as XGBoost computes it
         with np.errstate(divide="ignore"):
             vals = [-np.log(one / v - one) for v in vals]
-    return [float(np.float32(v)) for v in vals]
+    out = [float(np.float32(v)) for v in vals]
+    if not all(math.isfinite(v) for v in out):
+        raise Unsupported(f"XGBoost: base_score {base_score!r} has no finite margin")
+    return out
 
 
-def _tree(t: dict, output: int) -> dict:
+def _tree(t: dict, output: int, weight: float = 1.0) -> dict:
     param = t.get("tree_param", {})
     if int(param.get("size_leaf_vector", "1")) > 1:
         raise Unsupported("XGBoost: vector leaves (multi_strategy='multi_output_tree')")
@@ -60,8 +65,10 @@ def _tree(t: dict, output: int) -> dict:
         raise Unsupported("XGBoost: categorical splits (enable_categorical)")
     cond = [_f32(c) for c in t["split_conditions"]]
     left = t["left_children"]
+    # dropout (DART) scales each tree's output by its weight, in float32
+    value = cond if weight == 1.0 else [_f32(np.float32(c) * np.float32(weight)) for c in cond]
     return tree_dict(output=output, feature=t["split_indices"], threshold=cond, left=left,
-                     right=t["right_children"], default_left=t["default_left"], value=cond)
+                     right=t["right_children"], default_left=t["default_left"], value=value)
 
 
 def _export(est, n_features: int) -> Exported:
@@ -79,8 +86,11 @@ def _export(est, n_features: int) -> Exported:
     if is_clf != hasattr(est, "classes_"):
         raise Unsupported(f"{name}: objective={objective!r}")
     gb = learner["gradient_booster"]
-    if gb["name"] != "gbtree":
-        raise Unsupported(f"{name}: booster={gb['name']!r} (only gbtree)")
+    if gb["name"] == "dart":  # XGBoost < 3.3: tree weights beside the gbtree model
+        weights = gb.get("weight_drop")
+        gb = dict(gb["gbtree"], model=dict(gb["gbtree"]["model"], weight_drop=weights))
+    if gb["name"] not in ("gbtree", "dart"):
+        raise Unsupported(f"{name}: booster={gb['name']!r} (only gbtree, dart)")
     params = learner["learner_model_param"]
     if int(params.get("num_target", "1")) > 1:
         raise Unsupported(f"{name}: multi-output regression ({params['num_target']} targets)")
@@ -101,7 +111,8 @@ def _export(est, n_features: int) -> Exported:
         per_round = int(model["gbtree_model_param"].get("num_parallel_tree", "1")) * k
         indptr = list(range(0, len(trees) + 1, per_round))
     n_trees = indptr[best + 1] if best is not None else indptr[-1]
-    out = [_tree(trees[i], int(info[i])) for i in range(n_trees)]
+    weights = model.get("weight_drop") or [1.0] * len(trees)
+    out = [_tree(trees[i], int(info[i]), float(weights[i])) for i in range(n_trees)]
     m = ensemble(est, n_features=n_features, outputs=k, link=link, input_cast="float32",
                  comparison="lt", accumulate="float32",
                  base=_base_margin(objective, params["base_score"], k), scale=1.0, trees=out)
@@ -119,4 +130,7 @@ def _has_best(est) -> bool:
 EXPORTERS = {
     "XGBClassifier": _export,
     "XGBRegressor": _export,
+    # random forests: one round of num_parallel_tree trees, same model JSON
+    "XGBRFClassifier": _export,
+    "XGBRFRegressor": _export,
 }
