@@ -229,7 +229,8 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
-/// The `/predict` response body.
+/// The `/predict` response body: per instance `{"label", "probabilities", "confidence"}`
+/// for a classification, `{"value"}` for a regression.
 pub fn predict_response(
     name: &str,
     version: &str,
@@ -247,13 +248,19 @@ pub fn predict_response(
         version: &'a str,
     }
     #[derive(Serialize)]
-    struct Out<'a> {
-        label: &'a str,
-        probabilities: Probabilities<'a>,
-        confidence: f32,
+    #[serde(untagged)]
+    enum Out<'a> {
+        Class {
+            label: &'a str,
+            probabilities: Probabilities<'a>,
+            confidence: f64,
+        },
+        Value {
+            value: f64,
+        },
     }
     /// `{label: p}` in the manifest's label order (serde_json's map would sort it).
-    struct Probabilities<'a>(&'a [String], &'a [f32]);
+    struct Probabilities<'a>(&'a [String], &'a [f64]);
     impl Serialize for Probabilities<'_> {
         fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
             use serde::ser::SerializeMap;
@@ -268,10 +275,17 @@ pub fn predict_response(
         model: ModelRef { name, version },
         predictions: predictions
             .iter()
-            .map(|p| Out {
-                label: &labels[p.label],
-                probabilities: Probabilities(labels, &p.probabilities),
-                confidence: p.confidence,
+            .map(|p| match p {
+                Prediction::Class {
+                    label,
+                    probabilities,
+                    confidence,
+                } => Out::Class {
+                    label: &labels[*label],
+                    probabilities: Probabilities(labels, probabilities),
+                    confidence: *confidence,
+                },
+                Prediction::Value(value) => Out::Value { value: *value },
             })
             .collect(),
     };
@@ -281,13 +295,10 @@ pub fn predict_response(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testdata::penguins_manifest;
+    use crate::testdata;
 
     fn parse(body: &str) -> Result<Vec<Row>, ApiError> {
-        parse_predict_body(
-            body.as_bytes(),
-            &Schema::from_manifest(&penguins_manifest()).unwrap(),
-        )
+        parse_predict_body(body.as_bytes(), &testdata::schema())
     }
 
     fn fields(e: &ApiError) -> Vec<&str> {
@@ -296,12 +307,9 @@ mod tests {
 
     #[test]
     fn single_and_batch_bodies_parse() {
+        assert_eq!(parse(r#"{"features": {"x": 1}}"#).unwrap().len(), 1);
         assert_eq!(
-            parse(r#"{"features": {"island": "Dream"}}"#).unwrap().len(),
-            1
-        );
-        assert_eq!(
-            parse(r#"{"instances": [{"island": "Dream"}, {"island": "Biscoe", "sex": "male"}]}"#)
+            parse(r#"{"instances": [{"x": 1}, {"x": 2.5, "color": "blue"}]}"#)
                 .unwrap()
                 .len(),
             2
@@ -324,12 +332,9 @@ mod tests {
             (r#"{"features": [1]}"#, "features"),
             (r#"{"instances": {}}"#, "instances"),
             (r#"{"instances": []}"#, "instances"),
-            (
-                r#"{"features": {"island": "Dream"}, "instances": []}"#,
-                "instances",
-            ),
-            (r#"{"features": {"island": "Dream"}, "extra": 1}"#, "extra"),
-            (r#"{"instances": [{"island": "Dream"}, 3]}"#, "instances[1]"),
+            (r#"{"features": {"x": 1}, "instances": []}"#, "instances"),
+            (r#"{"features": {"x": 1}, "extra": 1}"#, "extra"),
+            (r#"{"instances": [{"x": 1}, 3]}"#, "instances[1]"),
         ] {
             let e = parse(body).unwrap_err();
             assert_eq!((e.status, e.code), (422, "invalid_input"), "{body}");
@@ -339,15 +344,13 @@ mod tests {
 
     #[test]
     fn batch_problems_name_the_instance() {
-        let e =
-            parse(r#"{"instances": [{"island": "Dream"}, {"island": "Mars"}, {"sex": "male"}]}"#)
-                .unwrap_err();
-        assert_eq!(fields(&e), ["instances[1].island", "instances[2].island"]);
+        let e = parse(r#"{"instances": [{"x": 1}, {"x": "Mars"}, {"color": "red"}]}"#).unwrap_err();
+        assert_eq!(fields(&e), ["instances[1].x", "instances[2].x"]);
     }
 
     #[test]
     fn the_batch_limit_is_enforced() {
-        let one = r#"{"island": "Dream"}"#;
+        let one = r#"{"x": 1}"#;
         let at_limit = format!(r#"{{"instances": [{}]}}"#, vec![one; MAX_BATCH].join(","));
         assert_eq!(parse(&at_limit).unwrap().len(), MAX_BATCH);
         let over = format!(
@@ -362,8 +365,7 @@ mod tests {
     #[test]
     fn an_oversized_body_is_413() {
         let body = vec![b' '; MAX_BODY_BYTES + 1];
-        let e = parse_predict_body(&body, &Schema::from_manifest(&penguins_manifest()).unwrap())
-            .unwrap_err();
+        let e = parse_predict_body(&body, &testdata::schema()).unwrap_err();
         assert_eq!(e.status, 413);
     }
 
@@ -398,15 +400,16 @@ mod tests {
     #[test]
     fn probabilities_keep_label_order() {
         let labels = vec!["b".to_string(), "a".to_string()];
-        let p = Prediction {
-            label: 1,
-            probabilities: vec![0.25, 0.75],
-            confidence: 0.75,
-        };
+        let p = Prediction::from_probabilities(vec![0.25, 0.75]);
         let body = String::from_utf8(predict_response("m", "1.0.0", &labels, &[p])).unwrap();
         assert_eq!(
             body,
             r#"{"model":{"name":"m","version":"1.0.0"},"predictions":[{"label":"a","probabilities":{"b":0.25,"a":0.75},"confidence":0.75}]}"#
+        );
+        let body = predict_response("m", "1.0.0", &[], &[Prediction::Value(151.25)]);
+        assert_eq!(
+            String::from_utf8(body).unwrap(),
+            r#"{"model":{"name":"m","version":"1.0.0"},"predictions":[{"value":151.25}]}"#
         );
     }
 }

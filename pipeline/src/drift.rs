@@ -3,9 +3,19 @@
 //! (the host computes that): Population Stability Index over the baseline bins, and a
 //! two-sample Kolmogorov–Smirnov statistic for numeric features, evaluated on the
 //! baseline's 101-point quantile grid.
+//!
+//! The prediction is watched the same way, as pseudo-features after the inputs
+//! (`prediction.label` and `prediction.confidence`, or `prediction.value`), against the
+//! manifest's `prediction_baseline`.
 
-use crate::manifest::{Baseline, BaselineKind, Manifest};
+use crate::manifest::{Baseline, BaselineKind, Manifest, PredictionBaseline};
+use crate::postprocess::Prediction;
 use crate::schema::{Cell, Row};
+
+/// Pseudo-feature names of the prediction's baselines.
+pub const PREDICTION_LABEL: &str = "prediction.label";
+pub const PREDICTION_CONFIDENCE: &str = "prediction.confidence";
+pub const PREDICTION_VALUE: &str = "prediction.value";
 
 /// Proportions below this are floored before the PSI's logarithm (an empty bin would
 /// make it infinite); the usual convention.
@@ -23,11 +33,16 @@ enum FeatureBaseline {
     },
 }
 
-/// Every feature's baseline, in schema order.
+/// Every feature's baseline, in schema order, then the prediction's (if given).
 #[derive(Debug, Clone)]
 pub struct Baselines {
     names: Vec<String>,
     features: Vec<FeatureBaseline>,
+    /// How many of `features` are inputs (the rest are prediction pseudo-features).
+    inputs: usize,
+    label: Option<usize>,
+    confidence: Option<usize>,
+    value: Option<usize>,
 }
 
 /// Where one present value falls: its baseline bin, and for numeric features its rank on
@@ -41,6 +56,24 @@ pub struct Bucket {
 impl Baselines {
     pub fn from_manifest(m: &Manifest) -> Self {
         Self::from_features(m.features.iter().map(|f| (f.name.clone(), &f.baseline)))
+            .with_prediction(&m.prediction_baseline)
+    }
+
+    /// Appends the prediction's baselines as pseudo-features (the host reads them from
+    /// `/metadata`'s `prediction_baseline`).
+    pub fn with_prediction(mut self, p: &PredictionBaseline) -> Self {
+        for (name, baseline, slot) in [
+            (PREDICTION_LABEL, &p.label, &mut self.label),
+            (PREDICTION_CONFIDENCE, &p.confidence, &mut self.confidence),
+            (PREDICTION_VALUE, &p.value, &mut self.value),
+        ] {
+            if let Some(b) = baseline {
+                *slot = Some(self.features.len());
+                self.names.push(name.into());
+                self.features.push(FeatureBaseline::from(b));
+            }
+        }
+        self
     }
 
     /// From `(name, baseline)` pairs in schema order (the host reads them from `/metadata`).
@@ -49,7 +82,14 @@ impl Baselines {
             .into_iter()
             .map(|(name, baseline)| (name, FeatureBaseline::from(baseline)))
             .unzip();
-        Baselines { names, features }
+        Baselines {
+            inputs: names.len(),
+            names,
+            features,
+            label: None,
+            confidence: None,
+            value: None,
+        }
     }
 }
 
@@ -69,8 +109,65 @@ impl From<&Baseline> for FeatureBaseline {
 }
 
 impl Baselines {
+    /// Inputs then prediction pseudo-features; indices below are into this list.
     pub fn names(&self) -> &[String] {
         &self.names
+    }
+
+    /// How many of `names()` are input features (the rest describe the prediction).
+    pub fn inputs(&self) -> usize {
+        self.inputs
+    }
+
+    /// The bucket of a number against a numeric baseline.
+    pub fn bucket_number(&self, feature: usize, x: f64) -> Option<Bucket> {
+        match &self.features[feature] {
+            FeatureBaseline::Numeric {
+                edges, quantiles, ..
+            } if !x.is_nan() => Some(Bucket {
+                bin: edges.partition_point(|e| *e < x) as u16,
+                rank: Some(quantiles.partition_point(|q| *q < x) as u8),
+            }),
+            _ => None,
+        }
+    }
+
+    /// The bucket of category `k` against a categorical baseline.
+    pub fn bucket_category(&self, feature: usize, k: usize) -> Option<Bucket> {
+        match &self.features[feature] {
+            FeatureBaseline::Categorical { proportions } if k < proportions.len() => Some(Bucket {
+                bin: k as u16,
+                rank: None,
+            }),
+            _ => None,
+        }
+    }
+
+    /// Where a prediction falls: `(pseudo-feature index, bucket)` for each of its
+    /// baselines (label and confidence, or value).
+    pub fn prediction_buckets(&self, p: &Prediction) -> Vec<(usize, Bucket)> {
+        let mut out = Vec::new();
+        match *p {
+            Prediction::Class {
+                label, confidence, ..
+            } => {
+                out.extend(
+                    self.label
+                        .and_then(|f| Some((f, self.bucket_category(f, label)?))),
+                );
+                out.extend(
+                    self.confidence
+                        .and_then(|f| Some((f, self.bucket_number(f, confidence)?))),
+                );
+            }
+            Prediction::Value(v) => {
+                out.extend(
+                    self.value
+                        .and_then(|f| Some((f, self.bucket_number(f, v)?))),
+                );
+            }
+        }
+        out
     }
 
     pub fn is_numeric(&self, feature: usize) -> bool {
@@ -85,26 +182,17 @@ impl Baselines {
         }
     }
 
-    /// The bucket of each feature of a validated row (`None` where the value is missing).
+    /// The bucket of each input feature of a validated row (`None` where the value is
+    /// missing, or an accepted unknown category, which no baseline bin holds).
     pub fn buckets(&self, row: &Row) -> Vec<Option<Bucket>> {
         row.cells
             .iter()
-            .zip(&self.features)
-            .map(|(cell, base)| match (cell, base) {
-                (
-                    Some(Cell::Number(x)),
-                    FeatureBaseline::Numeric {
-                        edges, quantiles, ..
-                    },
-                ) => Some(Bucket {
-                    bin: edges.partition_point(|e| e < x) as u16,
-                    rank: Some(quantiles.partition_point(|q| q < x) as u8),
-                }),
-                (Some(Cell::Category(k)), FeatureBaseline::Categorical { .. }) => Some(Bucket {
-                    bin: *k as u16,
-                    rank: None,
-                }),
-                _ => None,
+            .take(self.inputs)
+            .enumerate()
+            .map(|(f, cell)| match cell {
+                Some(Cell::Number(x)) => self.bucket_number(f, *x),
+                Some(Cell::Category(k)) => self.bucket_category(f, *k),
+                Some(Cell::UnknownCategory) | None => None,
             })
             .collect()
     }
@@ -171,8 +259,6 @@ fn ks_on_grid(n: usize, rank_counts: &[u64]) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::Schema;
-    use crate::testdata::{Bundle, reference};
 
     #[test]
     fn psi_is_zero_for_the_baseline_and_grows_with_shift() {
@@ -197,28 +283,63 @@ mod tests {
         assert!((ks_on_grid(101, &high).unwrap() - 1.0).abs() < 1e-12);
     }
 
-    /// The holdout comes from the training distribution: its PSI and KS stay small.
     #[test]
-    fn the_holdout_does_not_drift() {
-        let m = Bundle::BreastCancer.manifest();
-        let schema = Schema::from_manifest(&m).unwrap();
+    fn rows_and_predictions_fall_in_their_baseline_bins() {
+        let m = crate::Manifest::from_json(
+            &serde_json::to_vec(&crate::testdata::manifest("classification")).unwrap(),
+        )
+        .unwrap();
         let b = Baselines::from_manifest(&m);
-        let rows: Vec<Row> = reference(Bundle::BreastCancer)
-            .rows
-            .iter()
-            .map(|r| schema.validate_json(&r.features, "").unwrap())
-            .collect();
-        for f in 0..b.names().len() {
-            let mut counts = vec![0u64; b.bins(f)];
-            let mut ranks = vec![0u64; 102];
-            for r in &rows {
-                let bucket = b.buckets(r)[f].unwrap();
-                counts[bucket.bin as usize] += 1;
-                ranks[bucket.rank.unwrap() as usize] += 1;
-            }
-            let psi = b.psi(f, &counts).unwrap();
-            let ks = b.ks(f, &ranks).unwrap();
-            assert!(psi < 0.2 && ks < 0.2, "{}: psi {psi} ks {ks}", b.names()[f]);
-        }
+        assert_eq!(
+            b.names(),
+            ["x", "color", "n", PREDICTION_LABEL, PREDICTION_CONFIDENCE]
+        );
+        assert_eq!(b.inputs(), 3);
+        let schema = crate::testdata::schema();
+        let row = |v: serde_json::Value| schema.validate_json(v.as_object().unwrap(), "").unwrap();
+        // edges [2, 5]: 2 is in bin 0 (#{e < 2} = 0), 2.5 in bin 1; quantiles 0, 0.1, …, 10.
+        let got = b.buckets(&row(serde_json::json!({"x": 2, "color": "blue"})));
+        assert_eq!(
+            got[0],
+            Some(Bucket {
+                bin: 0,
+                rank: Some(20)
+            })
+        );
+        assert_eq!(got[1], Some(Bucket { bin: 1, rank: None }));
+        assert_eq!(got[2], None);
+        let got = b.buckets(&row(serde_json::json!({"x": 2.5, "color": "green"})));
+        assert_eq!((got[0].unwrap().bin, got[1]), (1, None));
+
+        let p = Prediction::from_probabilities(vec![0.3, 0.7]);
+        assert_eq!(
+            b.prediction_buckets(&p),
+            [
+                (3, Bucket { bin: 1, rank: None }),
+                (
+                    4,
+                    Bucket {
+                        bin: 0,
+                        rank: Some(7)
+                    }
+                )
+            ]
+        );
+        let m = crate::Manifest::from_json(
+            &serde_json::to_vec(&crate::testdata::manifest("regression")).unwrap(),
+        )
+        .unwrap();
+        let b = Baselines::from_manifest(&m);
+        assert_eq!(b.names()[3..], [PREDICTION_VALUE]);
+        assert_eq!(
+            b.prediction_buckets(&Prediction::Value(11.0)),
+            [(
+                3,
+                Bucket {
+                    bin: 2,
+                    rank: Some(101)
+                }
+            )]
+        );
     }
 }

@@ -52,10 +52,15 @@ pub struct Event<'a> {
     pub error: Option<EventError<'a>>,
 }
 
+/// `{"label", "confidence"}` for a classification, `{"value"}` for a regression.
 #[derive(Debug, Serialize)]
 pub struct EventPrediction<'a> {
-    pub label: &'a str,
-    pub confidence: f32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -101,9 +106,19 @@ pub fn event_line(
         predictions: outcome
             .predictions
             .iter()
-            .map(|p| EventPrediction {
-                label: &cx.labels[p.label],
-                confidence: p.confidence,
+            .map(|p| match *p {
+                Prediction::Class {
+                    label, confidence, ..
+                } => EventPrediction {
+                    label: Some(&cx.labels[label]),
+                    confidence: Some(confidence),
+                    value: None,
+                },
+                Prediction::Value(v) => EventPrediction {
+                    label: None,
+                    confidence: None,
+                    value: Some(v),
+                },
             })
             .collect(),
         bins: (has_rows && logging == InputLogging::Buckets).then(|| {
@@ -129,6 +144,8 @@ pub fn event_line(
                         .map(|(f, c)| match c {
                             Some(Cell::Number(x)) => serde_json::json!(x),
                             Some(Cell::Category(k)) => serde_json::json!((cx.categories)(f)[*k]),
+                            // The value itself is not kept past validation.
+                            Some(Cell::UnknownCategory) => serde_json::json!("(unknown category)"),
                             None => serde_json::Value::Null,
                         })
                         .collect()
@@ -147,12 +164,7 @@ pub fn event_line(
 mod tests {
     use super::*;
     use crate::service::{InstanceInfo, Route, Service};
-    use crate::testdata::Bundle;
-
-    fn service() -> Service {
-        let b = Bundle::Penguins;
-        Service::load(&serde_json::to_vec(&b.manifest()).unwrap(), b.onnx()).unwrap()
-    }
+    use crate::testdata;
 
     fn event(s: &Service, body: &str, logging: InputLogging) -> serde_json::Value {
         let (r, outcome) =
@@ -170,11 +182,11 @@ mod tests {
         serde_json::from_str(&line).unwrap()
     }
 
-    const BODY: &str = r#"{"instances": [{"island": "Dream", "bill_length_mm": 39.5}, {"island": "Biscoe", "sex": "male"}]}"#;
+    const BODY: &str = r#"{"instances": [{"x": 1.25, "n": 4}, {"x": 7, "color": "blue"}]}"#;
 
     #[test]
     fn by_default_inputs_are_buckets_not_values() {
-        let s = service();
+        let s = Service::load(&testdata::classifier()).unwrap();
         let e = event(&s, BODY, InputLogging::Buckets);
         assert_eq!(
             (
@@ -184,42 +196,48 @@ mod tests {
             ),
             (Some("req-1"), Some(200), Some(2))
         );
-        assert_eq!(e["model"], "penguins");
-        assert_eq!(e["predictions"].as_array().unwrap().len(), 2);
+        assert_eq!(e["model"], "tiny");
+        assert_eq!(
+            e["predictions"],
+            serde_json::json!([{"label": "no", "confidence": 0.8}, {"label": "yes", "confidence": 0.9}])
+        );
         assert!(e.get("values").is_none());
-        assert!(!e.to_string().contains("39.5"), "a raw value leaked: {e}");
-        // bill_length_mm of instance 0 is present: a bin and a rank; sex is missing: null.
-        let sex = s.schema().index_of("sex").unwrap();
-        let bill = s.schema().index_of("bill_length_mm").unwrap();
-        assert!(e["bins"][0][bill].is_u64() && e["ranks"][0][bill].is_u64());
-        assert!(e["bins"][0][sex].is_null());
-        // island is a category: its index, no rank.
-        let island = s.schema().index_of("island").unwrap();
-        assert_eq!(e["bins"][1][island], 0); // Biscoe
-        assert!(e["ranks"][1][island].is_null());
+        assert!(!e.to_string().contains("1.25"), "a raw value leaked: {e}");
+        // x and n of instance 0 are present: a bin and a rank; color is missing: null.
+        assert_eq!(e["bins"][0], serde_json::json!([0, null, 1]));
+        assert_eq!(e["ranks"][0], serde_json::json!([13, null, 40]));
+        // color is a category: its index, no rank.
+        assert_eq!(e["bins"][1][1], 1);
+        assert!(e["ranks"][1][1].is_null());
+    }
+
+    #[test]
+    fn regression_events_carry_the_value() {
+        let s = Service::load(&testdata::regressor()).unwrap();
+        let e = event(
+            &s,
+            r#"{"features": {"x": 5, "color": "blue", "n": 4}}"#,
+            InputLogging::Buckets,
+        );
+        assert_eq!(e["predictions"], serde_json::json!([{"value": 23.0}]));
     }
 
     #[test]
     fn raw_logging_is_opt_in() {
-        let s = service();
+        let s = Service::load(&testdata::classifier()).unwrap();
         let e = event(&s, BODY, InputLogging::Raw);
-        let bill = s.schema().index_of("bill_length_mm").unwrap();
-        assert_eq!(e["values"][0][bill], 39.5);
-        assert_eq!(e["values"][1][s.schema().index_of("sex").unwrap()], "male");
+        assert_eq!(e["values"][0], serde_json::json!([1.25, null, 4.0]));
+        assert_eq!(e["values"][1][1], "blue");
         assert!(e.get("bins").is_none());
     }
 
     #[test]
     fn errors_get_an_event_naming_the_fields() {
-        let s = service();
-        let e = event(
-            &s,
-            r#"{"features": {"island": "Mars"}}"#,
-            InputLogging::Buckets,
-        );
+        let s = Service::load(&testdata::classifier()).unwrap();
+        let e = event(&s, r#"{"features": {"x": "Mars"}}"#, InputLogging::Buckets);
         assert_eq!(e["status"], 422);
         assert_eq!(e["error"]["code"], "invalid_input");
-        assert_eq!(e["error"]["details"][0]["field"], "features.island");
+        assert_eq!(e["error"]["details"][0]["field"], "features.x");
         assert_eq!(e["batch_size"], 0);
     }
 }

@@ -1,15 +1,17 @@
-//! The inference pipeline of one model bundle, in code that compiles natively and to
-//! wasm: manifest → schema validation → preprocessing → tract model → postprocessing,
-//! and the HTTP API's routes and wire format around it.
+//! The inference pipeline of one model bundle (format 2, models/README.md), in code that
+//! compiles natively and to wasm: bundle files → manifest → schema validation → column
+//! programs → estimator (linear, MLP, tree ensemble) → link, and the HTTP API's routes
+//! and wire format around it.
 //!
 //! The guest component is a thin adapter over [`Service`]; the host and the tests use the
-//! same code natively (parity tests, native benchmarks).
+//! same code natively (reference checks, native benchmarks).
 
 pub mod api;
+pub mod bundle;
 pub mod drift;
+pub mod estimator;
 pub mod events;
 pub mod manifest;
-pub mod model;
 pub mod openapi;
 pub mod postprocess;
 pub mod preprocess;
@@ -21,8 +23,9 @@ pub mod service;
 mod testdata;
 
 pub use api::{ApiError, MAX_BATCH, MAX_BODY_BYTES};
-pub use manifest::{Manifest, ManifestError};
-pub use model::{Model, ModelError};
+pub use bundle::{Bundle, BundleError};
+pub use estimator::{Model, ModelError};
+pub use manifest::{Manifest, ManifestError, Task};
 pub use postprocess::Prediction;
 pub use preprocess::Preprocessor;
 pub use schema::{Cell, FeatureValue, FieldProblem, Row, Schema};

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::api::{MAX_BATCH, MAX_BODY_BYTES};
-use crate::manifest::{FeatureSpec, FeatureType, Manifest};
+use crate::manifest::{FeatureSpec, FeatureType, Manifest, Task};
 
 pub fn document(m: &Manifest) -> Value {
     let features_schema = features_schema(m);
@@ -12,16 +12,6 @@ pub fn document(m: &Manifest) -> Value {
         .features
         .iter()
         .map(|f| (f.name.clone(), example_value(f)))
-        .collect();
-    let label_props: serde_json::Map<String, Value> = m
-        .labels
-        .iter()
-        .map(|l| {
-            (
-                l.clone(),
-                json!({"type": "number", "minimum": 0, "maximum": 1}),
-            )
-        })
         .collect();
     let error = |description: &str| {
         json!({"description": description,
@@ -32,15 +22,13 @@ pub fn document(m: &Manifest) -> Value {
         "info": {
             "title": format!("{} inference function", m.name),
             "version": m.version,
-            "description": format!(
-                "{}\n\nHoldout accuracy {:.4}, ROC AUC {:.4} on {} rows. Data: {} ({}).",
-                m.description, m.metrics.accuracy, m.metrics.roc_auc, m.metrics.holdout_rows,
-                m.source.dataset, m.source.dataset_license),
+            "description": format!("{}\n\n{}", m.description, metrics_summary(m)),
         },
         "paths": {
             "/predict": {"post": {
                 "operationId": "predict",
-                "summary": format!("Classify one instance or a batch of up to {MAX_BATCH}"),
+                "summary": format!("{} one instance or a batch of up to {MAX_BATCH}",
+                    if m.task == Task::Classification { "Classify" } else { "Predict a value for" }),
                 "requestBody": {"required": true, "content": {"application/json": {
                     "schema": {"$ref": "#/components/schemas/PredictRequest"},
                     "example": {"features": example},
@@ -85,12 +73,7 @@ pub fn document(m: &Manifest) -> Value {
             "PredictResponse": {"type": "object", "required": ["model", "predictions"], "properties": {
                 "model": {"type": "object", "required": ["name", "version"], "properties": {
                     "name": {"type": "string"}, "version": {"type": "string"}}},
-                "predictions": {"type": "array", "items": {
-                    "type": "object", "required": ["label", "probabilities", "confidence"], "properties": {
-                        "label": {"type": "string", "enum": m.labels},
-                        "probabilities": {"type": "object", "required": m.labels, "properties": label_props},
-                        "confidence": {"type": "number", "minimum": 0, "maximum": 1},
-                    }}},
+                "predictions": {"type": "array", "items": prediction_schema(m)},
             }},
             "Health": {"type": "object", "required": ["status"], "properties": {
                 "status": {"type": "string", "enum": ["ok"]},
@@ -106,6 +89,50 @@ pub fn document(m: &Manifest) -> Value {
                 }}}},
         }},
     })
+}
+
+/// One prediction: label, probabilities and confidence, or a value.
+fn prediction_schema(m: &Manifest) -> Value {
+    match m.task {
+        Task::Classification => {
+            let label_props: serde_json::Map<String, Value> = m
+                .labels
+                .iter()
+                .map(|l| {
+                    (
+                        l.clone(),
+                        json!({"type": "number", "minimum": 0, "maximum": 1}),
+                    )
+                })
+                .collect();
+            json!({"type": "object", "required": ["label", "probabilities", "confidence"], "properties": {
+                "label": {"type": "string", "enum": m.labels},
+                "probabilities": {"type": "object", "required": m.labels, "properties": label_props},
+                "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+            }})
+        }
+        Task::Regression => json!({"type": "object", "required": ["value"], "properties": {
+            "value": {"type": "number"},
+        }}),
+    }
+}
+
+/// The manifest's metrics in a sentence, for the document's description.
+fn metrics_summary(m: &Manifest) -> String {
+    let x = &m.metrics;
+    let named = [
+        ("accuracy", x.accuracy),
+        ("ROC AUC", x.roc_auc.as_ref().and_then(Value::as_f64)),
+        ("log loss", x.log_loss),
+        ("RMSE", x.rmse),
+        ("MAE", x.mae),
+        ("R²", x.r2),
+    ];
+    let parts: Vec<String> = named
+        .iter()
+        .filter_map(|(n, v)| v.map(|v| format!("{n} {v:.4}")))
+        .collect();
+    format!("{} on {} rows ({}).", parts.join(", "), x.rows, x.data)
 }
 
 fn features_schema(m: &Manifest) -> Value {
@@ -131,12 +158,19 @@ fn features_schema(m: &Manifest) -> Value {
 fn feature_schema(f: &FeatureSpec) -> Value {
     let mut s = match f.kind {
         FeatureType::Number | FeatureType::Integer => {
-            let r = f
-                .range
-                .expect("Schema::from_manifest checked numeric ranges");
-            json!({"type": if f.kind == FeatureType::Number { "number" } else { "integer" },
-                   "minimum": r.min, "maximum": r.max})
+            let mut s =
+                json!({"type": if f.kind == FeatureType::Number { "number" } else { "integer" }});
+            if let Some(r) = f.range {
+                s["minimum"] = json!(r.min);
+                s["maximum"] = json!(r.max);
+            }
+            s
         }
+        FeatureType::Category if f.accept_unknown => json!({
+            "type": "string",
+            "description": format!("Known values: {}; others are accepted",
+                f.categories.iter().flatten().cloned().collect::<Vec<_>>().join(", ")),
+        }),
         FeatureType::Category => {
             let mut cats: Vec<Value> = f
                 .categories
@@ -152,10 +186,14 @@ fn feature_schema(f: &FeatureSpec) -> Value {
     };
     if !f.required {
         s["nullable"] = json!(true);
-        s["description"] = json!(format!(
-            "Optional; when absent or null, {} is used",
-            f.default.as_ref().unwrap_or(&Value::Null)
-        ));
+        let note = match f.default.as_ref().filter(|d| !d.is_null()) {
+            Some(d) => format!("Optional; when absent or null, {d} is used"),
+            None => "Optional; may be absent or null".into(),
+        };
+        s["description"] = json!(match s.get("description").and_then(Value::as_str) {
+            Some(known) => format!("{known}. {note}"),
+            None => note,
+        });
     }
     s
 }
@@ -174,7 +212,7 @@ fn example_value(f: &FeatureSpec) -> Value {
             match (f.kind, median) {
                 (FeatureType::Integer, Some(x)) => json!(x.round() as i64),
                 (_, Some(x)) => json!(x),
-                (_, None) => json!(f.range.map(|r| (r.min + r.max) / 2.0)),
+                (_, None) => json!(f.range.map_or(0.0, |r| (r.min + r.max) / 2.0)),
             }
         }
     }
@@ -185,12 +223,16 @@ mod tests {
     use super::*;
     use crate::api::parse_predict_body;
     use crate::schema::Schema;
-    use crate::testdata::Bundle;
+    use crate::testdata;
+
+    fn manifest(task: &str) -> Manifest {
+        Manifest::from_json(&serde_json::to_vec(&testdata::manifest(task)).unwrap()).unwrap()
+    }
 
     #[test]
     fn the_documented_example_is_accepted_by_validation() {
-        for b in [Bundle::BreastCancer, Bundle::Penguins] {
-            let m = b.manifest();
+        for task in ["classification", "regression"] {
+            let m = manifest(task);
             let doc = document(&m);
             let example = &doc["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]
                 ["example"];
@@ -201,18 +243,32 @@ mod tests {
 
     #[test]
     fn features_are_typed_bounded_and_required_as_the_manifest_says() {
-        let doc = document(&Bundle::Penguins.manifest());
+        let doc = document(&manifest("classification"));
         let f = &doc["components"]["schemas"]["Features"];
-        assert_eq!(f["required"], json!(["island"]));
-        assert_eq!(f["properties"]["flipper_length_mm"]["type"], "integer");
-        assert_eq!(f["properties"]["bill_depth_mm"]["nullable"], true);
+        assert_eq!(f["required"], json!(["x"]));
+        assert_eq!(f["properties"]["x"]["maximum"], 10.0);
+        assert_eq!(f["properties"]["n"]["type"], "integer");
+        assert!(f["properties"]["n"].get("maximum").is_none());
+        assert_eq!(f["properties"]["n"]["nullable"], true);
+        // Unknown colours are accepted, so no enum restricts them.
+        assert!(f["properties"]["color"].get("enum").is_none());
+    }
+
+    #[test]
+    fn the_response_schema_follows_the_task() {
+        let item = |task| {
+            document(&manifest(task))["components"]["schemas"]["PredictResponse"]["properties"]
+                ["predictions"]["items"]
+                .clone()
+        };
         assert_eq!(
-            f["properties"]["island"]["enum"],
-            json!(["Biscoe", "Dream", "Torgersen"])
+            item("classification")["required"],
+            json!(["label", "probabilities", "confidence"])
         );
         assert_eq!(
-            f["properties"]["sex"]["enum"],
-            json!(["female", "male", null])
+            item("classification")["properties"]["label"]["enum"],
+            json!(["no", "yes"])
         );
+        assert_eq!(item("regression")["required"], json!(["value"]));
     }
 }

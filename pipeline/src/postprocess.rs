@@ -1,35 +1,48 @@
-//! Model output → predictions: the label is the argmax of the probabilities (the first
-//! one on a tie, like numpy's argmax and so sklearn's `predict`).
+//! The prediction of one instance, and the label as the argmax of the probabilities (the
+//! first one on a tie, like numpy's argmax and so sklearn's `predict`).
 
 /// One instance's prediction.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Prediction {
-    pub label: usize,
-    /// One per label, in the manifest's label order.
-    pub probabilities: Vec<f32>,
-    /// The probability of the predicted label.
-    pub confidence: f32,
+pub enum Prediction {
+    Class {
+        /// Index into the manifest's labels.
+        label: usize,
+        /// One per label, in the manifest's label order.
+        probabilities: Vec<f64>,
+        /// The probability of the predicted label.
+        confidence: f64,
+    },
+    Value(f64),
 }
 
-/// Splits row-major `[rows, labels]` probabilities into predictions.
-pub fn predictions(proba: &[f32], labels: usize) -> Vec<Prediction> {
-    proba
-        .chunks_exact(labels)
-        .map(|p| {
-            let (label, confidence) =
-                p.iter()
-                    .copied()
-                    .enumerate()
-                    .fold((0, f32::NEG_INFINITY), |best, (i, x)| {
-                        if x > best.1 { (i, x) } else { best }
-                    });
-            Prediction {
-                label,
-                probabilities: p.to_vec(),
-                confidence,
-            }
+impl Prediction {
+    /// The class prediction for probabilities in label order.
+    pub fn from_probabilities(probabilities: Vec<f64>) -> Self {
+        let (label, confidence) = argmax(&probabilities);
+        Prediction::Class {
+            label,
+            probabilities,
+            confidence,
+        }
+    }
+
+    /// Every number in it is finite (JSON cannot carry the others).
+    pub fn is_finite(&self) -> bool {
+        match self {
+            Prediction::Class { probabilities, .. } => probabilities.iter().all(|p| p.is_finite()),
+            Prediction::Value(v) => v.is_finite(),
+        }
+    }
+}
+
+/// Index and value of the largest element, the first on a tie; `(0, -inf)` when empty.
+pub fn argmax(xs: &[f64]) -> (usize, f64) {
+    xs.iter()
+        .copied()
+        .enumerate()
+        .fold((0, f64::NEG_INFINITY), |best, (i, x)| {
+            if x > best.1 { (i, x) } else { best }
         })
-        .collect()
 }
 
 #[cfg(test)]
@@ -38,11 +51,18 @@ mod tests {
 
     #[test]
     fn argmax_picks_the_largest_and_the_first_on_ties() {
-        let p = predictions(&[0.1, 0.7, 0.2, 0.5, 0.2, 0.3, 0.4, 0.2, 0.4], 3);
-        assert_eq!(p.len(), 3);
-        assert_eq!((p[0].label, p[0].confidence), (1, 0.7));
-        assert_eq!((p[1].label, p[1].confidence), (0, 0.5));
-        assert_eq!((p[2].label, p[2].confidence), (0, 0.4)); // tie: the first wins
-        assert_eq!(p[2].probabilities, [0.4, 0.2, 0.4]);
+        assert_eq!(argmax(&[0.1, 0.7, 0.2]), (1, 0.7));
+        assert_eq!(argmax(&[0.5, 0.2, 0.3]), (0, 0.5));
+        assert_eq!(argmax(&[0.4, 0.2, 0.4]), (0, 0.4)); // tie: the first wins
+        let p = Prediction::from_probabilities(vec![0.25, 0.75]);
+        assert_eq!(
+            p,
+            Prediction::Class {
+                label: 1,
+                probabilities: vec![0.25, 0.75],
+                confidence: 0.75
+            }
+        );
+        assert!(p.is_finite() && !Prediction::Value(f64::INFINITY).is_finite());
     }
 }

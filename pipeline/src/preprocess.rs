@@ -1,158 +1,216 @@
-//! Preprocessing that tract 0.23 cannot run (the ai.onnx.ml Scaler, Imputer and
-//! OneHotEncoder are missing), done from the manifest's parameters: imputation of missing
-//! optional features, standardisation, one-hot encoding. It reproduces the sklearn
-//! `ColumnTransformer` the bundle was trained with, column for column.
+//! Preprocessing as the manifest's column programs (models/README.md): each estimator
+//! input column is a source (a feature's value, a missing indicator, a one-hot or ordinal
+//! code) followed by f64 ops. Done in f64 in the same order as numpy, so the result is
+//! the matrix the user's sklearn preprocessing hands the estimator, bit for bit.
 
-use crate::manifest::{Manifest, ManifestError, Transform};
+use serde_json::Value;
+
+use crate::manifest::{FeatureType, Manifest, ManifestError, OpKind, OpSpec, SourceKind};
 use crate::schema::{Cell, Row, Schema};
 
+/// A category value after imputation: one of the feature's categories, or none of them
+/// (an accepted unknown value, or an imputed fill value outside the categories).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Code {
+    Known(usize),
+    Other,
+}
+
 #[derive(Debug, Clone)]
-enum Column {
-    Standardize {
+enum Source {
+    /// The number; `missing` when absent (the imputer's statistic, or NaN).
+    Value {
         feature: usize,
-        mean: f64,
-        scale: f64,
-        default: f64,
+        missing: f64,
     },
+    MissingIndicator {
+        feature: usize,
+    },
+    /// 1.0 when the (imputed) value is `hot`; `missing_hot` says what a missing value gives
+    /// when no imputer fills it (an encoder's missing category).
     OneHot {
         feature: usize,
-        width: usize,
-        default: usize,
+        hot: Option<usize>,
+        impute: Option<Code>,
+        missing_hot: bool,
+    },
+    /// `codes[k]` for the feature's category k; `unknown` and `missing` otherwise.
+    Ordinal {
+        feature: usize,
+        codes: Vec<f64>,
+        unknown: f64,
+        missing: f64,
     },
 }
 
-/// Turns validated rows into the model's `[N, width]` f32 input.
+#[derive(Debug, Clone)]
+struct Column {
+    source: Source,
+    ops: Vec<OpSpec>,
+}
+
+/// Turns validated rows into the estimator's row-major `[N, width]` f64 input.
 #[derive(Debug, Clone)]
 pub struct Preprocessor {
     columns: Vec<Column>,
-    width: usize,
+    /// Some column can produce NaN (an optional feature without imputation): only
+    /// estimators that take NaN may read this preprocessing.
+    produces_nan: bool,
 }
 
 impl Preprocessor {
     pub fn from_manifest(m: &Manifest, schema: &Schema) -> Result<Self, ManifestError> {
-        let bad = |s: String| ManifestError::Preprocessing(s);
         let mut columns = Vec::with_capacity(m.preprocessing.columns.len());
-        let mut width = 0;
-        for c in &m.preprocessing.columns {
+        let mut produces_nan = false;
+        for (i, c) in m.preprocessing.columns.iter().enumerate() {
+            let s = &c.source;
+            let bad = |problem: &str| {
+                ManifestError::Preprocessing(format!(
+                    "columns[{i}] ({:?} of `{}`): {problem}",
+                    s.kind, s.feature
+                ))
+            };
             let feature = schema
-                .index_of(&c.feature)
-                .ok_or_else(|| bad(format!("column for unknown feature `{}`", c.feature)))?;
+                .index_of(&s.feature)
+                .ok_or_else(|| bad("no such feature"))?;
             let spec = &m.features[feature];
-            let default = spec.default.as_ref().filter(|d| !d.is_null());
-            match c.transform {
-                Transform::Standardize => {
-                    let (Some(mean), Some(scale)) = (c.mean, c.scale) else {
-                        return Err(bad(format!(
-                            "`{}`: standardize needs mean and scale",
-                            c.feature
-                        )));
-                    };
-                    if !(mean.is_finite() && scale.is_finite() && scale != 0.0) {
-                        return Err(bad(format!(
-                            "`{}`: mean/scale must be finite, scale non-zero",
-                            c.feature
-                        )));
+            let categories = schema.categories(feature);
+            let optional = !spec.required;
+            let numeric = spec.kind != FeatureType::Category;
+            let category_index = |name: &str| categories.iter().position(|c| c == name);
+            // A required key whose `null` means NaN.
+            let number_or_nan = |v: &Option<Value>, key: &str| match v {
+                None => Err(bad(&format!("`{key}` is missing"))),
+                Some(Value::Null) => Ok(f64::NAN),
+                Some(v) => v
+                    .as_f64()
+                    .ok_or_else(|| bad(&format!("`{key}` must be a number or null"))),
+            };
+            let source = match s.kind {
+                SourceKind::Value => {
+                    if !numeric {
+                        return Err(bad("a value column needs a numeric feature"));
                     }
-                    let default = match default {
-                        None => f64::NAN, // required: never read
-                        Some(d) => d.as_f64().ok_or_else(|| {
-                            bad(format!("`{}`: default must be a number", c.feature))
-                        })?,
-                    };
-                    columns.push(Column::Standardize {
-                        feature,
-                        mean,
-                        scale,
-                        default,
-                    });
-                    width += 1;
+                    let missing = number_or_nan(&s.impute, "impute")?;
+                    produces_nan |= optional && missing.is_nan();
+                    Source::Value { feature, missing }
                 }
-                Transform::OneHot => {
-                    let cats = c.categories.as_deref().unwrap_or_default();
-                    if cats != schema.categories(feature) {
-                        return Err(bad(format!(
-                            "`{}`: one-hot categories differ from the feature's categories",
-                            c.feature
-                        )));
+                SourceKind::MissingIndicator => Source::MissingIndicator { feature },
+                SourceKind::OneHot => {
+                    if numeric {
+                        return Err(bad("a one_hot column needs a category feature"));
                     }
-                    let default = match default {
-                        None => usize::MAX, // required: never read
-                        Some(d) => d
-                            .as_str()
-                            .and_then(|d| cats.iter().position(|c| c == d))
-                            .ok_or_else(|| {
-                                bad(format!(
-                                    "`{}`: default must be one of the categories",
-                                    c.feature
-                                ))
-                            })?,
+                    let hot = match (&s.category, s.category_missing) {
+                        (Some(c), false) => {
+                            Some(category_index(c).ok_or_else(|| {
+                                bad(&format!("category {c:?} is not the feature's"))
+                            })?)
+                        }
+                        (None, true) => None,
+                        _ => return Err(bad("give exactly one of `category`, `category_missing`")),
                     };
-                    columns.push(Column::OneHot {
+                    let impute = match &s.impute {
+                        None => return Err(bad("`impute` is missing")),
+                        Some(Value::Null) => None,
+                        Some(Value::String(v)) => {
+                            Some(category_index(v).map_or(Code::Other, Code::Known))
+                        }
+                        Some(_) => return Err(bad("`impute` must be a string or null")),
+                    };
+                    Source::OneHot {
                         feature,
-                        width: cats.len(),
-                        default,
-                    });
-                    width += cats.len();
+                        hot,
+                        impute,
+                        missing_hot: hot.is_none(),
+                    }
                 }
+                SourceKind::Ordinal => {
+                    if numeric {
+                        return Err(bad("an ordinal column needs a category feature"));
+                    }
+                    let own = s
+                        .categories
+                        .as_deref()
+                        .ok_or_else(|| bad("`categories` is missing"))?;
+                    let unknown = match &s.unknown_value {
+                        None if spec.accept_unknown => {
+                            return Err(bad(
+                                "the feature accepts unknown values but `unknown_value` is missing",
+                            ));
+                        }
+                        None => f64::NAN, // never read: validation refuses unknown values
+                        v => number_or_nan(v, "unknown_value")?,
+                    };
+                    let code = |name: &str| {
+                        own.iter()
+                            .position(|c| c == name)
+                            .map_or(unknown, |k| k as f64)
+                    };
+                    let codes: Vec<f64> = categories.iter().map(|c| code(c)).collect();
+                    let missing = match &s.impute {
+                        None => return Err(bad("`impute` is missing")),
+                        Some(Value::Null) => number_or_nan(&s.missing_value, "missing_value")?,
+                        Some(Value::String(v)) => code(v),
+                        Some(_) => return Err(bad("`impute` must be a string or null")),
+                    };
+                    produces_nan |= (optional && missing.is_nan())
+                        || (spec.accept_unknown && unknown.is_nan())
+                        || codes.iter().any(|c| c.is_nan());
+                    Source::Ordinal {
+                        feature,
+                        codes,
+                        unknown,
+                        missing,
+                    }
+                }
+            };
+            if c.ops.iter().any(|o| !o.value.is_finite()) {
+                return Err(bad("op values must be finite"));
             }
+            columns.push(Column {
+                source,
+                ops: c.ops.clone(),
+            });
         }
-        if width != m.model.input_width {
-            return Err(bad(format!(
-                "columns make {width} inputs but the model takes {}",
-                m.model.input_width
-            )));
-        }
-        Ok(Preprocessor { columns, width })
+        Ok(Preprocessor {
+            columns,
+            produces_nan,
+        })
     }
 
-    /// Width of one transformed row (the model's input width).
+    /// Width of one transformed row (the estimator's input width).
     pub fn width(&self) -> usize {
-        self.width
+        self.columns.len()
     }
 
-    /// Writes one row's model input into `out` (`out.len() == self.width()`).
-    pub fn transform_into(&self, row: &Row, out: &mut [f32]) {
-        debug_assert_eq!(out.len(), self.width);
-        let mut at = 0;
-        for c in &self.columns {
-            match *c {
-                Column::Standardize {
-                    feature,
-                    mean,
-                    scale,
-                    default,
-                } => {
-                    let x = match row.cells[feature] {
-                        Some(Cell::Number(x)) => x,
-                        _ => default,
-                    };
-                    // f64 arithmetic then one rounding to f32, as sklearn + astype(float32).
-                    out[at] = ((x - mean) / scale) as f32;
-                    at += 1;
-                }
-                Column::OneHot {
-                    feature,
-                    width,
-                    default,
-                } => {
-                    let k = match row.cells[feature] {
-                        Some(Cell::Category(k)) => k,
-                        _ => default,
-                    };
-                    for (j, o) in out[at..at + width].iter_mut().enumerate() {
-                        *o = if j == k { 1.0 } else { 0.0 };
-                    }
-                    at += width;
-                }
+    /// Whether a valid request can put NaN into the estimator's input.
+    pub fn produces_nan(&self) -> bool {
+        self.produces_nan
+    }
+
+    /// Writes one row's estimator input into `out` (`out.len() == self.width()`).
+    pub fn transform_into(&self, row: &Row, out: &mut [f64]) {
+        debug_assert_eq!(out.len(), self.columns.len());
+        for (c, o) in self.columns.iter().zip(out.iter_mut()) {
+            let mut x = c.source.read(row);
+            for op in &c.ops {
+                x = match op.op {
+                    OpKind::Sub => x - op.value,
+                    OpKind::Div => x / op.value,
+                    OpKind::Mul => x * op.value,
+                    OpKind::Add => x + op.value,
+                };
             }
+            *o = x;
         }
     }
 
     /// The `[rows.len(), width]` input, row-major.
-    pub fn transform(&self, rows: &[Row]) -> Vec<f32> {
-        let mut out = vec![0.0f32; rows.len() * self.width];
-        if self.width > 0 {
-            for (row, chunk) in rows.iter().zip(out.chunks_exact_mut(self.width)) {
+    pub fn transform(&self, rows: &[Row]) -> Vec<f64> {
+        let width = self.width();
+        let mut out = vec![0.0f64; rows.len() * width];
+        if width > 0 {
+            for (row, chunk) in rows.iter().zip(out.chunks_exact_mut(width)) {
                 self.transform_into(row, chunk);
             }
         }
@@ -160,111 +218,41 @@ impl Preprocessor {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::testdata::{Bundle, reference};
-
-    /// sklearn's own `ColumnTransformer.transform` output (as float32) is the oracle.
-    fn matches_sklearn(bundle: Bundle) {
-        let m = bundle.manifest();
-        let schema = Schema::from_manifest(&m).unwrap();
-        let pre = Preprocessor::from_manifest(&m, &schema).unwrap();
-        let reference = reference(bundle);
-        assert!(!reference.rows.is_empty());
-        let mut worst = 0.0f32;
-        for (i, r) in reference.rows.iter().enumerate() {
-            let row = schema.validate_json(&r.features, "").unwrap();
-            let got = pre.transform(std::slice::from_ref(&row));
-            assert_eq!(got.len(), r.transformed.len());
-            for (a, b) in got.iter().zip(&r.transformed) {
-                worst = worst.max((a - b).abs());
-                assert!(
-                    (a - b).abs() <= 1e-6,
-                    "row {i}: {got:?} vs sklearn {:?}",
-                    r.transformed
-                );
+impl Source {
+    fn read(&self, row: &Row) -> f64 {
+        let indicator = |b: bool| if b { 1.0 } else { 0.0 };
+        match *self {
+            Source::Value { feature, missing } => match row.cells[feature] {
+                Some(Cell::Number(x)) => x,
+                _ => missing,
+            },
+            Source::MissingIndicator { feature } => indicator(row.cells[feature].is_none()),
+            Source::OneHot {
+                feature,
+                hot,
+                impute,
+                missing_hot,
+            } => {
+                let code = match row.cells[feature] {
+                    Some(Cell::Category(k)) => Some(Code::Known(k)),
+                    Some(_) => Some(Code::Other),
+                    None => impute,
+                };
+                match code {
+                    Some(code) => indicator(hot.is_some_and(|h| code == Code::Known(h))),
+                    None => indicator(missing_hot),
+                }
             }
+            Source::Ordinal {
+                feature,
+                ref codes,
+                unknown,
+                missing,
+            } => match row.cells[feature] {
+                Some(Cell::Category(k)) => codes[k],
+                Some(_) => unknown,
+                None => missing,
+            },
         }
-        eprintln!("{bundle:?}: max |rust - sklearn| after preprocessing = {worst:e}");
-    }
-
-    #[test]
-    fn breast_cancer_preprocessing_matches_sklearn() {
-        matches_sklearn(Bundle::BreastCancer);
-    }
-
-    #[test]
-    fn penguins_imputation_scaling_and_one_hot_match_sklearn() {
-        let reference = reference(Bundle::Penguins);
-        // The fixture must exercise imputation, or this test proves less than it says.
-        assert!(
-            reference
-                .rows
-                .iter()
-                .any(|r| r.features.values().any(|v| v.is_null()))
-        );
-        matches_sklearn(Bundle::Penguins);
-    }
-
-    #[test]
-    fn a_missing_optional_feature_gets_the_training_default() {
-        let m = Bundle::Penguins.manifest();
-        let schema = Schema::from_manifest(&m).unwrap();
-        let pre = Preprocessor::from_manifest(&m, &schema).unwrap();
-        let only_island = schema
-            .validate_json(
-                serde_json::json!({"island": "Torgersen"})
-                    .as_object()
-                    .unwrap(),
-                "",
-            )
-            .unwrap();
-        let x = pre.transform(&[only_island]);
-        let bill = &m.preprocessing.columns[0];
-        let default = m
-            .feature(&bill.feature)
-            .unwrap()
-            .default
-            .as_ref()
-            .unwrap()
-            .as_f64()
-            .unwrap();
-        let expected = ((default - bill.mean.unwrap()) / bill.scale.unwrap()) as f32;
-        assert_eq!(x[0], expected);
-        // island one-hot: Torgersen is the third category; sex defaults to the mode.
-        assert_eq!(&x[4..7], &[0.0, 0.0, 1.0]);
-        let sex_default = m
-            .feature("sex")
-            .unwrap()
-            .default
-            .as_ref()
-            .unwrap()
-            .as_str()
-            .unwrap();
-        let k = m
-            .feature("sex")
-            .unwrap()
-            .categories
-            .as_ref()
-            .unwrap()
-            .iter()
-            .position(|c| c == sex_default)
-            .unwrap();
-        assert_eq!(x[7 + k], 1.0);
-        assert_eq!(x[7 + (1 - k)], 0.0);
-    }
-
-    #[test]
-    fn an_inconsistent_manifest_is_refused() {
-        let mut m = Bundle::Penguins.manifest();
-        m.model.input_width += 1;
-        let schema = Schema::from_manifest(&m).unwrap();
-        let err = Preprocessor::from_manifest(&m, &schema).unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("columns make 9 inputs but the model takes 10"),
-            "{err}"
-        );
     }
 }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use crate::manifest::{FeatureType, Manifest, ManifestError};
+use crate::manifest::{FeatureType, Manifest, ManifestError, Range};
 
 /// One input value as a client sends it, before validation. JSON and the typed WIT
 /// interface both map onto this.
@@ -72,6 +72,9 @@ pub enum Cell {
     Number(f64),
     /// Index into the feature's categories.
     Category(usize),
+    /// A value outside the categories of a feature that accepts unknown values (the
+    /// encoders give it their unknown encoding).
+    UnknownCategory,
 }
 
 /// One validated instance: a cell per schema feature, `None` where an optional feature
@@ -83,9 +86,18 @@ pub struct Row {
 
 #[derive(Debug, Clone)]
 enum Kind {
-    Number { min: f64, max: f64 },
-    Integer { min: f64, max: f64 },
-    Category { categories: Vec<String> },
+    Number {
+        min: f64,
+        max: f64,
+    },
+    Integer {
+        min: f64,
+        max: f64,
+    },
+    Category {
+        categories: Vec<String>,
+        accept_unknown: bool,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -113,11 +125,16 @@ impl Schema {
             };
             let kind = match f.kind {
                 FeatureType::Number | FeatureType::Integer => {
-                    let r = f
-                        .range
-                        .ok_or_else(|| bad("a numeric feature needs a range"))?;
+                    // Without a range, any finite number is accepted.
+                    let r = f.range.unwrap_or(Range {
+                        min: f64::MIN,
+                        max: f64::MAX,
+                    });
                     if !(r.min.is_finite() && r.max.is_finite() && r.min <= r.max) {
                         return Err(bad("range must be finite with min <= max"));
+                    }
+                    if f.categories.is_some() || f.accept_unknown {
+                        return Err(bad("a numeric feature has no categories"));
                     }
                     if f.kind == FeatureType::Number {
                         Kind::Number {
@@ -137,12 +154,15 @@ impl Schema {
                         .clone()
                         .filter(|c| !c.is_empty())
                         .ok_or_else(|| bad("a category feature needs categories"))?;
-                    Kind::Category { categories }
+                    if f.range.is_some() {
+                        return Err(bad("a category feature has no range"));
+                    }
+                    Kind::Category {
+                        categories,
+                        accept_unknown: f.accept_unknown,
+                    }
                 }
             };
-            if !f.required && f.default.as_ref().is_none_or(Value::is_null) {
-                return Err(bad("an optional feature needs a default"));
-            }
             if index.insert(f.name.clone(), i).is_some() {
                 return Err(bad("feature named twice"));
             }
@@ -174,7 +194,7 @@ impl Schema {
     /// The categories of a category feature (empty for numeric ones).
     pub fn categories(&self, feature: usize) -> &[String] {
         match &self.features[feature].kind {
-            Kind::Category { categories } => categories,
+            Kind::Category { categories, .. } => categories,
             _ => &[],
         }
     }
@@ -262,16 +282,21 @@ impl Schema {
                 }
                 in_range(x, *min, *max).map(|x| Some(Cell::Number(x)))
             }
-            (Kind::Category { categories }, FeatureValue::Category(s)) => {
-                match categories.iter().position(|c| *c == s) {
-                    Some(k) => Ok(Some(Cell::Category(k))),
-                    None => Err(format!(
-                        "unknown category {s:?}; expected one of: {}",
-                        categories.join(", ")
-                    )),
-                }
-            }
-            (Kind::Category { categories }, other) => Err(format!(
+            (
+                Kind::Category {
+                    categories,
+                    accept_unknown,
+                },
+                FeatureValue::Category(s),
+            ) => match categories.iter().position(|c| *c == s) {
+                Some(k) => Ok(Some(Cell::Category(k))),
+                None if *accept_unknown => Ok(Some(Cell::UnknownCategory)),
+                None => Err(format!(
+                    "unknown category {s:?}; expected one of: {}",
+                    categories.join(", ")
+                )),
+            },
+            (Kind::Category { categories, .. }, other) => Err(format!(
                 "expected a string (one of: {}), got {}",
                 categories.join(", "),
                 other.describe()
@@ -329,138 +354,135 @@ fn edit_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testdata::penguins_manifest;
-
-    fn schema() -> Schema {
-        Schema::from_manifest(&penguins_manifest()).unwrap()
-    }
+    use crate::testdata;
 
     fn json(v: serde_json::Value) -> serde_json::Map<String, Value> {
         v.as_object().unwrap().clone()
     }
 
     fn problems(v: serde_json::Value) -> Vec<FieldProblem> {
-        schema().validate_json(&json(v), "features").unwrap_err()
+        testdata::schema()
+            .validate_json(&json(v), "features")
+            .unwrap_err()
     }
 
     #[test]
     fn a_complete_row_validates_and_keeps_its_values() {
-        let s = schema();
+        let s = testdata::schema();
         let row = s
             .validate_json(
-                &json(
-                    serde_json::json!({"island": "Dream", "sex": "female", "bill_length_mm": 39.5,
-                "bill_depth_mm": 17, "flipper_length_mm": 190, "body_mass_g": 3650.0}),
-                ),
+                &json(serde_json::json!({"x": 2.5, "color": "blue", "n": 7})),
                 "features",
             )
             .unwrap();
         assert_eq!(
-            row.cells[s.index_of("island").unwrap()],
-            Some(Cell::Category(1))
-        );
-        assert_eq!(
-            row.cells[s.index_of("bill_depth_mm").unwrap()],
-            Some(Cell::Number(17.0))
-        );
-        assert_eq!(
-            row.cells[s.index_of("body_mass_g").unwrap()],
-            Some(Cell::Number(3650.0))
+            row.cells,
+            [
+                Some(Cell::Number(2.5)),
+                Some(Cell::Category(1)),
+                Some(Cell::Number(7.0))
+            ]
         );
     }
 
     #[test]
     fn absent_and_null_optional_features_are_missing_cells() {
-        let s = schema();
-        let row = s
-            .validate_json(
-                &json(serde_json::json!({"island": "Biscoe", "sex": null})),
-                "",
-            )
+        let row = testdata::schema()
+            .validate_json(&json(serde_json::json!({"x": 0, "color": null})), "")
             .unwrap();
-        assert_eq!(row.cells.iter().filter(|c| c.is_none()).count(), 5);
+        assert_eq!(row.cells, [Some(Cell::Number(0.0)), None, None]);
+    }
+
+    #[test]
+    fn unknown_categories_are_accepted_where_the_manifest_says_so() {
+        let row = testdata::schema()
+            .validate_json(&json(serde_json::json!({"x": 0, "color": "green"})), "")
+            .unwrap();
+        assert_eq!(row.cells[1], Some(Cell::UnknownCategory));
+        let mut m = crate::Manifest::from_json(
+            &serde_json::to_vec(&testdata::manifest("classification")).unwrap(),
+        )
+        .unwrap();
+        m.features[1].accept_unknown = false;
+        let got = Schema::from_manifest(&m)
+            .unwrap()
+            .validate_json(&json(serde_json::json!({"x": 0, "color": "green"})), "")
+            .unwrap_err();
+        assert_eq!(
+            got,
+            [FieldProblem::new(
+                "color",
+                "unknown category \"green\"; expected one of: red, blue"
+            )]
+        );
     }
 
     #[test]
     fn every_problem_is_reported_with_its_field() {
         let got = problems(serde_json::json!({
-            "sex": "unknown", "bill_length_mm": "long", "bill_depth_mm": 1e6,
-            "flipper_length_mm": 190.5, "body_mass_g": true, "wingspan": 3
+            "color": 3, "n": 2.5, "wingspan": 3, "xx": 1
         }));
         let fields: Vec<&str> = got.iter().map(|p| p.field.as_str()).collect();
         assert_eq!(
             fields,
             [
-                "features.bill_depth_mm",
-                "features.bill_length_mm",
-                "features.body_mass_g",
-                "features.flipper_length_mm",
-                "features.sex",
+                "features.color",
+                "features.n",
                 "features.wingspan",
-                "features.island"
+                "features.xx",
+                "features.x"
             ]
         );
         let text = |f: &str| &got.iter().find(|p| p.field == f).unwrap().problem;
-        assert!(text("features.bill_depth_mm").contains("outside the valid range"));
-        assert!(text("features.bill_length_mm").contains("expected a number, got a string"));
-        assert!(text("features.body_mass_g").contains("got a boolean"));
-        assert!(text("features.flipper_length_mm").contains("expected an integer, got 190.5"));
-        assert!(text("features.sex").contains("unknown category \"unknown\""));
+        assert!(
+            text("features.color").contains("expected a string (one of: red, blue), got a number")
+        );
+        assert_eq!(text("features.n"), "expected an integer, got 2.5");
         assert_eq!(text("features.wingspan"), "unknown feature");
-        assert_eq!(text("features.island"), "required feature is missing");
+        assert_eq!(text("features.xx"), "unknown feature; did you mean `x`?");
+        assert_eq!(text("features.x"), "required feature is missing");
+        let got = problems(serde_json::json!({"x": "long"}));
+        assert_eq!(got[0].problem, "expected a number, got a string");
+        let got = problems(serde_json::json!({"x": true}));
+        assert_eq!(got[0].problem, "expected a number, got a boolean");
     }
 
     #[test]
-    fn required_null_and_misspelling_are_named() {
-        let got = problems(serde_json::json!({"island": null, "bill_lenght_mm": 40}));
+    fn required_null_is_named() {
         assert_eq!(
-            got[0],
-            FieldProblem::new(
-                "features.bill_lenght_mm",
-                "unknown feature; did you mean `bill_length_mm`?"
-            )
-        );
-        assert_eq!(
-            got[1],
-            FieldProblem::new("features.island", "required feature is null")
+            problems(serde_json::json!({"x": null})),
+            [FieldProblem::new("features.x", "required feature is null")]
         );
     }
 
     #[test]
     fn non_finite_numbers_are_rejected() {
-        let s = schema();
+        let s = testdata::schema();
         for x in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
             let got = s
                 .validate(
                     [
-                        ("island", FeatureValue::Category("Dream".into())),
-                        ("bill_depth_mm", FeatureValue::Number(x)),
+                        ("x", FeatureValue::Number(1.0)),
+                        ("n", FeatureValue::Number(x)),
                     ],
                     "",
                 )
                 .unwrap_err();
-            assert_eq!(
-                got,
-                [FieldProblem::new("bill_depth_mm", "not a finite number")]
-            );
+            assert_eq!(got, [FieldProblem::new("n", "not a finite number")]);
         }
         // A JSON number too large for f64 (kept by arbitrary_precision) is not finite either.
-        let body: Value =
-            serde_json::from_str(r#"{"island": "Dream", "bill_depth_mm": 1e400}"#).unwrap();
+        let body: Value = serde_json::from_str(r#"{"x": 1e400}"#).unwrap();
         let got = s.validate_json(body.as_object().unwrap(), "").unwrap_err();
-        assert_eq!(
-            got,
-            [FieldProblem::new("bill_depth_mm", "not a finite number")]
-        );
+        assert_eq!(got, [FieldProblem::new("x", "not a finite number")]);
     }
 
     #[test]
     fn duplicate_typed_inputs_are_rejected() {
-        let got = schema()
+        let got = testdata::schema()
             .validate(
                 [
-                    ("island", FeatureValue::Category("Dream".into())),
-                    ("island", FeatureValue::Category("Dream".into())),
+                    ("x", FeatureValue::Number(1.0)),
+                    ("x", FeatureValue::Number(1.0)),
                 ],
                 "instances[0]",
             )
@@ -468,34 +490,32 @@ mod tests {
         assert_eq!(
             got,
             [FieldProblem::new(
-                "instances[0].island",
+                "instances[0].x",
                 "feature given more than once"
             )]
         );
     }
 
     #[test]
-    fn range_bounds_are_inclusive() {
-        let m = penguins_manifest();
-        let r = m.feature("bill_depth_mm").unwrap().range.unwrap();
-        let s = schema();
-        for x in [r.min, r.max] {
+    fn range_bounds_are_inclusive_and_a_missing_range_takes_any_finite_number() {
+        let s = testdata::schema();
+        let x = |v: f64| s.validate([("x", FeatureValue::Number(v))], "");
+        assert!(x(0.0).is_ok() && x(10.0).is_ok());
+        let e = x(10.0 + 1e-9).unwrap_err();
+        assert!(
+            e[0].problem.contains("outside the valid range [0, 10]"),
+            "{e:?}"
+        );
+        assert!(x(-1e-300).is_err());
+        let n = |v: f64| {
             s.validate(
                 [
-                    ("island", FeatureValue::Category("Dream".into())),
-                    ("bill_depth_mm", FeatureValue::Number(x)),
+                    ("x", FeatureValue::Number(1.0)),
+                    ("n", FeatureValue::Number(v)),
                 ],
                 "",
             )
-            .unwrap();
-        }
-        s.validate(
-            [
-                ("island", FeatureValue::Category("Dream".into())),
-                ("bill_depth_mm", FeatureValue::Number(r.max + 1e-9)),
-            ],
-            "",
-        )
-        .unwrap_err();
+        };
+        assert!(n(-1e300).is_ok() && n(1e300).is_ok());
     }
 }

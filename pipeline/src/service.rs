@@ -1,21 +1,25 @@
 //! The inference function as a whole, independent of the HTTP library: a loaded bundle
-//! (manifest → schema → preprocessor → tract plan) plus routing and responses. The guest
+//! (manifest → schema → preprocessor → estimator) plus routing and responses. The guest
 //! adapts spin-sdk requests and the typed WIT export onto this; tests drive it natively.
 
 use serde_json::json;
 
 use crate::api::{self, ApiError};
+use crate::bundle::{self, Bundle, BundleError};
 use crate::drift::Baselines;
+use crate::estimator::{Model, ModelError};
 use crate::events::{self, EventContext, InputLogging, Outcome};
 use crate::manifest::{Manifest, ManifestError};
-use crate::model::{Model, ModelError};
 use crate::openapi;
-use crate::postprocess::{self, Prediction};
+use crate::postprocess::Prediction;
 use crate::preprocess::Preprocessor;
 use crate::schema::{FeatureValue, FieldProblem, Row, Schema};
 
+/// Why a bundle cannot be served; every message names the file (and key) at fault.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
+    #[error(transparent)]
+    Bundle(#[from] BundleError),
     #[error(transparent)]
     Manifest(#[from] ManifestError),
     #[error(transparent)]
@@ -110,15 +114,29 @@ pub struct Service {
 }
 
 impl Service {
-    /// Loads a bundle: every consistency check and the whole model optimisation happen
-    /// here, once per instance, never per request.
-    pub fn load(manifest_json: &[u8], onnx: &[u8]) -> Result<Self, LoadError> {
-        let manifest = Manifest::from_json(manifest_json)?;
+    /// Loads a bundle: every consistency check and the model's whole preparation happen
+    /// here, once per instance (or at snapshot time), never per request.
+    pub fn load(bundle: &Bundle) -> Result<Self, LoadError> {
+        let manifest = Manifest::from_json(bundle.require(bundle::MANIFEST)?)?;
         let schema = Schema::from_manifest(&manifest)?;
         let preprocessor = Preprocessor::from_manifest(&manifest, &schema)?;
-        let model = Model::from_onnx(onnx, &manifest.model, manifest.labels.len())?;
+        let spec = &manifest.model;
+        let model = Model::from_json(
+            &spec.file,
+            bundle.verified(&spec.file, &spec.sha256)?,
+            manifest.task,
+            manifest.labels.len(),
+            spec.input_width,
+        )?;
+        if preprocessor.produces_nan() && !model.accepts_nan() {
+            return Err(ManifestError::Preprocessing(format!(
+                "a missing value can become NaN, which {} does not take; impute it",
+                model.estimator_name()
+            ))
+            .into());
+        }
         let baselines = Baselines::from_manifest(&manifest);
-        let metadata = serde_json::to_vec(&public_metadata(&manifest)).expect("plain JSON");
+        let metadata = serde_json::to_vec(&public_metadata(&manifest, &model)).expect("plain JSON");
         let openapi = serde_json::to_vec(&openapi::document(&manifest)).expect("plain JSON");
         Ok(Service {
             manifest,
@@ -139,14 +157,22 @@ impl Service {
         &self.schema
     }
 
-    /// Preprocess → model → postprocess for validated rows.
+    /// Preprocess → estimator → link for validated rows.
     pub fn predict(&self, rows: &[Row]) -> Result<Vec<Prediction>, ModelError> {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
-        let input = self.preprocessor.transform(rows);
-        let proba = self.model.predict_proba(input)?;
-        Ok(postprocess::predictions(&proba, self.manifest.labels.len()))
+        self.model.predict(&self.preprocessor.transform(rows))
+    }
+
+    /// The estimator's input for validated rows, row-major `[rows, width]` (what the
+    /// reference's `transformed` records).
+    pub fn transform(&self, rows: &[Row]) -> Vec<f64> {
+        self.preprocessor.transform(rows)
+    }
+
+    pub fn model(&self) -> &Model {
+        &self.model
     }
 
     /// The typed interface's predict: validation problems name `instances[i].feature`.
@@ -208,6 +234,21 @@ impl Service {
                                 let r = Response::json(200, api::predict_response(&m.name, &m.version, &m.labels, &p));
                                 outcome.predictions = p;
                                 r
+                            }
+                            // Inputs inside the schema that drive the model out of
+                            // f64 (no range given): the client's to change, so a 422.
+                            Err(ModelError::NonFinite { row }) => {
+                                let field = if rows.len() == 1 && body_is_single(body) {
+                                    "features".to_string()
+                                } else {
+                                    format!("instances[{row}]")
+                                };
+                                let e = ApiError::invalid_input(vec![FieldProblem::new(
+                                    field,
+                                    "the model's output for this input is not a finite number",
+                                )]);
+                                outcome.error = Some(e.clone());
+                                e.into()
                             }
                             Err(e) => {
                                 let e = ApiError::internal(e.to_string());
@@ -291,9 +332,14 @@ impl Service {
     }
 }
 
+/// Whether a parsed `/predict` body used the single-instance `features` form.
+fn body_is_single(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(body).is_ok_and(|v| v.get("features").is_some())
+}
+
 /// What `/metadata` shows: everything but preprocessing internals. The drift baselines
-/// are in (aggregate training statistics; the host's drift monitor reads them).
-fn public_metadata(m: &Manifest) -> serde_json::Value {
+/// are in (aggregate baseline statistics; the host's drift monitor reads them).
+fn public_metadata(m: &Manifest, model: &Model) -> serde_json::Value {
     let features: Vec<serde_json::Value> = m
         .features
         .iter()
@@ -306,12 +352,17 @@ fn public_metadata(m: &Manifest) -> serde_json::Value {
             if let Some(c) = &f.categories {
                 v["categories"] = json!(c);
             }
+            if f.accept_unknown {
+                v["accept_unknown"] = json!(true);
+            }
             v
         })
         .collect();
     json!({
         "name": m.name,
         "version": m.version,
+        "kind": m.kind,
+        "task": m.task,
         "created": m.created,
         "description": m.description,
         "source": m.source,
@@ -319,7 +370,9 @@ fn public_metadata(m: &Manifest) -> serde_json::Value {
         "metrics": m.metrics,
         "labels": m.labels,
         "features": features,
-        "model": {"format": m.model.format, "sha256": m.model.sha256, "input_width": m.model.input_width},
+        "prediction_baseline": m.prediction_baseline,
+        "model": {"format": m.model.format, "estimator": model.estimator_name(),
+                  "sha256": m.model.sha256, "input_width": m.model.input_width},
         "limits": {"max_batch": api::MAX_BATCH, "max_body_bytes": api::MAX_BODY_BYTES},
     })
 }
@@ -327,61 +380,20 @@ fn public_metadata(m: &Manifest) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testdata::{Bundle, reference};
+    use crate::testdata;
 
-    fn service(b: Bundle) -> Service {
-        let m = serde_json::to_vec(&b.manifest()).unwrap();
-        Service::load(&m, b.onnx()).unwrap()
-    }
-
-    /// Native tract against both oracles, every holdout row, in one batch and one by one.
-    fn parity(b: Bundle) {
-        let s = service(b);
-        let r = reference(b);
-        let rows: Vec<Row> = r
-            .rows
-            .iter()
-            .map(|x| s.schema().validate_json(&x.features, "").unwrap())
-            .collect();
-        let batch = s.predict(&rows).unwrap();
-        let mut worst = 0.0f64;
-        for (i, (p, want)) in batch.iter().zip(&r.rows).enumerate() {
-            assert_eq!(r.labels[p.label], want.sklearn_label, "row {i}");
-            for (got, (sk, ort)) in p
-                .probabilities
-                .iter()
-                .zip(want.sklearn_proba.iter().zip(&want.onnxruntime_proba))
-            {
-                worst = worst.max((*got as f64 - sk).abs());
-                assert!(
-                    (*got as f64 - sk).abs() <= 1e-5,
-                    "row {i}: {got} vs sklearn {sk}"
-                );
-                assert!(
-                    (*got as f64 - ort).abs() <= 1e-6,
-                    "row {i}: {got} vs onnxruntime {ort}"
-                );
-            }
-            assert_eq!(
-                s.predict(std::slice::from_ref(&rows[i])).unwrap()[0],
-                *p,
-                "row {i} alone"
-            );
-        }
-        eprintln!(
-            "{b:?}: {} rows, max |tract - sklearn| = {worst:e}",
-            rows.len()
+    fn post(s: &Service, body: &str) -> (u16, serde_json::Value) {
+        let r = s.handle(
+            "POST",
+            "/predict",
+            Some("application/json"),
+            body.as_bytes(),
         );
+        (r.status, serde_json::from_slice(&r.body).unwrap())
     }
 
-    #[test]
-    fn breast_cancer_matches_sklearn_and_onnxruntime() {
-        parity(Bundle::BreastCancer);
-    }
-
-    #[test]
-    fn penguins_matches_sklearn_and_onnxruntime() {
-        parity(Bundle::Penguins);
+    fn load_err(b: &Bundle) -> String {
+        Service::load(b).unwrap_err().to_string()
     }
 
     #[test]
@@ -403,43 +415,62 @@ mod tests {
     }
 
     #[test]
-    fn predict_over_http_shape() {
-        let s = service(Bundle::Penguins);
-        let r = s.handle(
-            "POST",
-            "/predict",
-            Some("application/json"),
-            br#"{"features": {"island": "Torgersen"}}"#,
+    fn classification_over_http() {
+        let s = Service::load(&testdata::classifier()).unwrap();
+        // x = 1.5 → scaled 0.25, on the threshold: left (`<=`), [0.8, 0.2].
+        let (status, v) = post(&s, r#"{"features": {"x": 1.5}}"#);
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(v["model"], json!({"name": "tiny", "version": "1.0.0"}));
+        assert_eq!(
+            v["predictions"][0],
+            json!({"label": "no", "probabilities": {"no": 0.8, "yes": 0.2}, "confidence": 0.8})
         );
-        assert_eq!(r.status, 200);
-        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
-        assert_eq!(v["model"]["name"], "penguins");
-        let p = &v["predictions"][0];
-        let probs = p["probabilities"].as_object().unwrap();
-        assert_eq!(probs.len(), 3);
-        let total: f64 = probs.values().map(|x| x.as_f64().unwrap()).sum();
-        assert!((total - 1.0).abs() < 1e-5);
-        assert_eq!(p["confidence"], probs[p["label"].as_str().unwrap()]);
+        let (_, v) = post(
+            &s,
+            r#"{"instances": [{"x": 1.6}, {"x": 0, "color": "green"}]}"#,
+        );
+        assert_eq!(v["predictions"][0]["label"], "yes");
+        assert_eq!(v["predictions"][1]["label"], "no");
         let r405 = s.handle("GET", "/predict", None, b"");
         assert!(r405.headers.contains(&("allow", "POST".into())));
     }
 
     #[test]
+    fn regression_over_http() {
+        let s = Service::load(&testdata::regressor()).unwrap();
+        // x = 5 → 2; blue → 1; n = 4 → 4, not missing: 2·2 + 10 + 2·4 + 0 + 1 = 23.
+        let (status, v) = post(&s, r#"{"features": {"x": 5, "color": "blue", "n": 4}}"#);
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(v["predictions"], json!([{"value": 23.0}]));
+        // n missing → imputed 3 and flagged: 2·2 + 0 + 2·3 + 100 + 1.
+        let (_, v) = post(&s, r#"{"features": {"x": 5, "color": null}}"#);
+        assert_eq!(v["predictions"], json!([{"value": 111.0}]));
+        // n has no range: a huge n is valid input but no finite output, so a 422.
+        let (status, v) = post(&s, r#"{"features": {"x": 5, "n": 1e308}}"#);
+        assert_eq!(status, 422, "{v}");
+        assert_eq!(v["error"]["details"][0]["field"], "features");
+        let (status, v) = post(&s, r#"{"instances": [{"x": 5}, {"x": 5, "n": 1e308}]}"#);
+        assert_eq!(
+            (status, &v["error"]["details"][0]["field"]),
+            (422, &json!("instances[1]"))
+        );
+    }
+
+    #[test]
     fn typed_predict_names_instance_fields_and_caps_the_batch() {
-        let s = service(Bundle::Penguins);
+        let s = Service::load(&testdata::classifier()).unwrap();
         let ok = s
-            .predict_typed([vec![("island", FeatureValue::Category("Biscoe".into()))]])
+            .predict_typed([vec![("x", FeatureValue::Number(3.0))]])
             .unwrap();
-        assert_eq!(ok.len(), 1);
+        assert!(matches!(ok[..], [Prediction::Class { label: 1, .. }]));
         let bad = s
-            .predict_typed([vec![("island", FeatureValue::Category("Mars".into()))]])
+            .predict_typed([vec![("x", FeatureValue::Category("Mars".into()))]])
             .unwrap_err();
         let PredictError::InvalidInput(p) = bad else {
             panic!()
         };
-        assert_eq!(p[0].field, "instances[0].island");
-        let many =
-            vec![vec![("island", FeatureValue::Category("Dream".into()))]; crate::MAX_BATCH + 1];
+        assert_eq!(p[0].field, "instances[0].x");
+        let many = vec![vec![("x", FeatureValue::Number(1.0))]; crate::MAX_BATCH + 1];
         let PredictError::InvalidInput(p) = s.predict_typed(many).unwrap_err() else {
             panic!()
         };
@@ -452,21 +483,99 @@ mod tests {
     }
 
     #[test]
-    fn metadata_and_openapi_are_json() {
-        let s = service(Bundle::BreastCancer);
+    fn metadata_reports_task_model_and_baselines() {
+        let s = Service::load(&testdata::classifier()).unwrap();
         let meta: serde_json::Value = serde_json::from_slice(
             &s.respond(Route::Metadata, b"", InstanceInfo::default())
                 .body,
         )
         .unwrap();
-        assert_eq!(meta["features"].as_array().unwrap().len(), 30);
-        assert_eq!(meta["features"][0]["name"], "mean_radius");
-        assert_eq!(meta["labels"], json!(["malignant", "benign"]));
+        assert_eq!(meta["task"], "classification");
+        assert_eq!(meta["labels"], json!(["no", "yes"]));
         assert_eq!(meta["features"][0]["baseline"]["kind"], "quantile_bins");
+        assert_eq!(meta["features"][1]["accept_unknown"], true);
+        assert_eq!(meta["prediction_baseline"]["label"]["kind"], "categories");
+        let model = &meta["model"];
+        assert_eq!(
+            (&model["format"], &model["estimator"], &model["input_width"]),
+            (
+                &json!("mlfn-estimator"),
+                &json!("DecisionTreeClassifier"),
+                &json!(4)
+            )
+        );
+        assert_eq!(model["sha256"].as_str().unwrap().len(), 64);
+        assert_eq!(meta["limits"]["max_batch"], crate::MAX_BATCH);
         assert!(meta.get("preprocessing").is_none());
-        let doc: serde_json::Value =
-            serde_json::from_slice(&s.respond(Route::OpenApi, b"", InstanceInfo::default()).body)
-                .unwrap();
-        assert_eq!(doc["openapi"], "3.0.3");
+    }
+
+    #[test]
+    fn load_errors_name_the_file_and_key() {
+        let mut b = testdata::classifier();
+        b.insert("model.json", b"{}".to_vec());
+        assert!(
+            load_err(&b).starts_with("model.json: sha256 is"),
+            "{}",
+            load_err(&b)
+        );
+
+        let mut m = testdata::manifest("classification");
+        m["kind"] = json!("image");
+        let e = load_err(&testdata::bundle(m, &testdata::tree_model()));
+        assert!(e.contains("kind \"image\" is not supported"), "{e}");
+
+        let mut m = testdata::manifest("classification");
+        m["manifest_version"] = json!(1);
+        let e = load_err(&testdata::bundle(m, &testdata::tree_model()));
+        assert!(e.contains("manifest_version 1 is not supported"), "{e}");
+
+        let mut model = testdata::tree_model();
+        model["trees"][0]["left"] = json!([0, -1, -1]);
+        let e = load_err(&testdata::bundle(
+            testdata::manifest("classification"),
+            &model,
+        ));
+        assert!(
+            e.starts_with("model.json: `trees[0]`: node 0: child 0"),
+            "{e}"
+        );
+
+        let mut model = testdata::tree_model();
+        model["outputs"] = json!(3);
+        let e = load_err(&testdata::bundle(
+            testdata::manifest("classification"),
+            &model,
+        ));
+        assert!(e.contains("needs outputs = 2, got 3"), "{e}");
+
+        // A linear model cannot take the NaN an unimputed optional feature would give.
+        let mut m = testdata::manifest("regression");
+        m["preprocessing"]["columns"][2]["source"]["impute"] = json!(null);
+        let e = load_err(&testdata::bundle(m.clone(), &testdata::linear_model()));
+        assert!(e.contains("can become NaN"), "{e}");
+        m["preprocessing"]["columns"][2]["source"]
+            .as_object_mut()
+            .unwrap()
+            .remove("impute");
+        let e = load_err(&testdata::bundle(m, &testdata::linear_model()));
+        assert!(
+            e.contains("columns[2] (Value of `n`): `impute` is missing"),
+            "{e}"
+        );
+
+        let mut m = testdata::manifest("regression");
+        m["preprocessing"]["width"] = json!(5);
+        let e = load_err(&testdata::bundle(m, &testdata::linear_model()));
+        assert!(
+            e.starts_with("manifest.json: preprocessing: width 5"),
+            "{e}"
+        );
+
+        let mut b = testdata::regressor();
+        let mut files = Bundle::new();
+        files.insert("manifest.json", b.get("manifest.json").unwrap().to_vec());
+        assert_eq!(load_err(&files), "model.json: missing from the bundle");
+        b.insert("manifest.json", b"{".to_vec());
+        assert!(load_err(&b).starts_with("manifest.json:"));
     }
 }

@@ -1,0 +1,113 @@
+//! The link: an estimator's K raw outputs → the prediction (models/README.md, `link`).
+//! Formulas as sklearn/scipy compute them (`expit`, max-shifted softmax).
+
+use super::format::LinkKind;
+use crate::manifest::Task;
+use crate::postprocess::Prediction;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Link {
+    kind: LinkKind,
+    scale: f64,
+    task: Task,
+}
+
+impl Link {
+    /// Checks the link against the task and the estimator's number of outputs.
+    pub fn new(
+        kind: LinkKind,
+        scale: f64,
+        task: Task,
+        outputs: usize,
+        classes: usize,
+    ) -> Result<Self, String> {
+        use LinkKind::*;
+        let expected = match (task, kind) {
+            (Task::Classification, Identity | Softmax | OvrLogistic) => classes,
+            (Task::Classification, Logistic) if classes == 2 => 1,
+            (Task::Regression, Identity | Exp) => 1,
+            _ => {
+                return Err(format!(
+                    "link {kind:?} does not fit {task:?} with {classes} labels"
+                ));
+            }
+        };
+        if outputs != expected {
+            return Err(format!(
+                "link {kind:?} for this task needs outputs = {expected}, got {outputs}"
+            ));
+        }
+        if !scale.is_finite() {
+            return Err("link_scale must be finite".into());
+        }
+        Ok(Link { kind, scale, task })
+    }
+
+    pub fn apply(&self, raw: &[f64]) -> Prediction {
+        match (self.task, self.kind) {
+            (Task::Regression, LinkKind::Exp) => Prediction::Value(raw[0].exp()),
+            (Task::Regression, _) => Prediction::Value(raw[0]),
+            (Task::Classification, LinkKind::Logistic) => {
+                let p = expit(self.scale * raw[0]);
+                Prediction::from_probabilities(vec![1.0 - p, p])
+            }
+            (Task::Classification, LinkKind::Softmax) => {
+                let max = raw.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                let e: Vec<f64> = raw.iter().map(|r| (r - max).exp()).collect();
+                let sum: f64 = e.iter().sum();
+                Prediction::from_probabilities(e.into_iter().map(|x| x / sum).collect())
+            }
+            (Task::Classification, LinkKind::OvrLogistic) => {
+                let e: Vec<f64> = raw.iter().map(|r| expit(*r)).collect();
+                let sum: f64 = e.iter().sum();
+                Prediction::from_probabilities(e.into_iter().map(|x| x / sum).collect())
+            }
+            (Task::Classification, _) => Prediction::from_probabilities(raw.to_vec()),
+        }
+    }
+}
+
+/// scipy's `expit`: 1 / (1 + e^-x).
+fn expit(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn class(kind: LinkKind, outputs: usize, classes: usize, raw: &[f64]) -> Vec<f64> {
+        let link = Link::new(kind, 1.0, Task::Classification, outputs, classes).unwrap();
+        match link.apply(raw) {
+            Prediction::Class { probabilities, .. } => probabilities,
+            p => panic!("{p:?}"),
+        }
+    }
+
+    #[test]
+    fn classification_links_give_probabilities() {
+        // logistic of 0 is one half; of ln 3 is 3/4.
+        assert_eq!(class(LinkKind::Logistic, 1, 2, &[0.0]), [0.5, 0.5]);
+        let p = class(LinkKind::Logistic, 1, 2, &[3f64.ln()]);
+        assert!((p[1] - 0.75).abs() < 1e-15 && (p[0] - 0.25).abs() < 1e-15);
+        // softmax of (ln 1, ln 3) is (1/4, 3/4), also when shifted by a large constant.
+        let p = class(LinkKind::Softmax, 2, 2, &[1000.0, 1000.0 + 3f64.ln()]);
+        assert!((p[1] - 0.75).abs() < 1e-12, "{p:?}");
+        // ovr: expit(0) = 1/2 twice, normalised to halves.
+        assert_eq!(class(LinkKind::OvrLogistic, 2, 2, &[0.0, 0.0]), [0.5, 0.5]);
+        assert_eq!(
+            class(LinkKind::Identity, 3, 3, &[0.2, 0.5, 0.3]),
+            [0.2, 0.5, 0.3]
+        );
+    }
+
+    #[test]
+    fn regression_links_and_shape_checks() {
+        let exp = Link::new(LinkKind::Exp, 1.0, Task::Regression, 1, 0).unwrap();
+        assert_eq!(exp.apply(&[0.0]), Prediction::Value(1.0));
+        assert!(Link::new(LinkKind::Softmax, 1.0, Task::Regression, 1, 0).is_err());
+        assert!(Link::new(LinkKind::Logistic, 1.0, Task::Classification, 1, 3).is_err());
+        let e = Link::new(LinkKind::Softmax, 1.0, Task::Classification, 2, 3).unwrap_err();
+        assert!(e.contains("outputs = 3, got 2"), "{e}");
+    }
+}

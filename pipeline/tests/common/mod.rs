@@ -1,0 +1,68 @@
+//! Bundles for integration tests: every directory with a `manifest.json` in format 2
+//! under `models/` and `target/pack-cases/` (written by `mlfn-pack`).
+
+#![allow(dead_code)] // each test binary uses a part
+
+use std::path::{Path, PathBuf};
+
+use pipeline::reference::Reference;
+use pipeline::{Bundle, Service};
+
+pub struct Case {
+    pub name: String,
+    pub dir: PathBuf,
+    pub service: Service,
+}
+
+/// Bundle directories, sorted. Directories whose manifest is an older format are
+/// skipped with a note (they are being rewritten; `Service::load` refuses them by name).
+pub fn bundle_dirs() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut dirs = Vec::new();
+    for parent in ["models", "target/pack-cases"] {
+        let Ok(entries) = std::fs::read_dir(root.join(parent)) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let manifest = e.path().join("manifest.json");
+            let Ok(bytes) = std::fs::read(&manifest) else {
+                continue;
+            };
+            let version = serde_json::from_slice::<serde_json::Value>(&bytes)
+                .ok()
+                .and_then(|v| v["manifest_version"].as_u64());
+            if version == Some(2) {
+                dirs.push(e.path());
+            } else {
+                eprintln!(
+                    "skipping {} (manifest_version {version:?})",
+                    e.path().display()
+                );
+            }
+        }
+    }
+    dirs.sort();
+    assert!(
+        !dirs.is_empty(),
+        "no format-2 bundle under models/ or target/pack-cases/ (make them with \
+         target/pack-venv/bin/python pack/cases/make_cases.py --out target/pack-cases)"
+    );
+    dirs
+}
+
+pub fn load(dir: &Path) -> Case {
+    let bundle = Bundle::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    let service = Service::load(&bundle).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    Case {
+        name: dir.file_name().unwrap().to_string_lossy().into_owned(),
+        dir: dir.to_path_buf(),
+        service,
+    }
+}
+
+pub fn reference(dir: &Path) -> Reference {
+    let bytes = std::fs::read(dir.join("reference.json"))
+        .unwrap_or_else(|e| panic!("{}: reference.json: {e}", dir.display()));
+    Reference::from_json(&bytes)
+        .unwrap_or_else(|e| panic!("{}: reference.json: {e}", dir.display()))
+}
