@@ -9,7 +9,7 @@
 #   bench/trees/run.sh                    # everything (builds the host once if needed)
 #   HOST=path/to/host bench/trees/run.sh  # use this host binary, no cargo
 #   NO_HOST=1 bench/trees/run.sh         # onnxruntime only (native/wasm rows marked TODO)
-#   ITERATIONS=2000 ITERATIONS_BATCH=200 OUT=bench/results/trees.txt bench/trees/run.sh
+#   ITERATIONS=2000 ITERATIONS_BATCH=500 OUT=bench/results/trees.txt bench/trees/run.sh
 #
 # Bounded: every step under `timeout`; after the one-time venv/host builds the whole run
 # is ~1–3 minutes on 2 cores. Idempotent: the venv (target/bench-trees-venv) and models
@@ -22,7 +22,7 @@ work=target/bench-trees
 venv=target/bench-trees-venv
 out="${OUT:-bench/results/trees.txt}"
 iters="${ITERATIONS:-2000}"          # one row: onnxruntime calls and host bench iterations
-iters_batch="${ITERATIONS_BATCH:-200}"  # batch 256: onnxruntime calls
+iters_batch="${ITERATIONS_BATCH:-500}"  # batch 256: onnxruntime calls
 models=(rf200-breast-cancer gb300-wine)
 mkdir -p "$work" "$(dirname "$out")"
 raw="$work/raw"; rm -rf "$raw"; mkdir -p "$raw"
