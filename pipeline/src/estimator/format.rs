@@ -126,3 +126,56 @@ impl ModelSpec {
         serde_json::from_slice(bytes)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Decimal strings where a fast float parser goes wrong (halfway cases, subnormals,
+    /// 17+ significant digits): typed `f64` fields (thresholds, coefficients) and `Value`
+    /// numbers (leaf values, request features) must both give `str::parse`'s correctly
+    /// rounded result.
+    #[test]
+    fn json_floats_parse_correctly_rounded() {
+        let tricky = [
+            "0.1",
+            "0.30000000000000004",
+            "2.2250738585072011e-308",
+            "2.2250738585072012e-308",
+            "4.9406564584124654e-324",
+            "2.4703282292062328e-324",
+            "1.7976931348623157e308",
+            "9007199254740993",
+            "1.0000000180025095e-35",
+            "7.038531e-26",
+            "1.00000000000000011102230246251565404236316680908203125",
+            "1.00000000000000011102230246251565404236316680908203126",
+            "8.98846567431157953864652595394512365e307",
+            "0.500000000000000166533453693773481063544750213623046875",
+            "3.0540709990079e-310",
+            "123456789012345678901234567890e-40",
+            "-0.0",
+        ];
+        for s in tricky {
+            let want: f64 = s.parse().unwrap();
+            let typed: Vec<f64> = serde_json::from_str(&format!("[{s}]")).unwrap();
+            assert_eq!(typed[0].to_bits(), want.to_bits(), "typed {s}");
+            let value: Value = serde_json::from_str(s).unwrap();
+            assert_eq!(
+                value.as_f64().unwrap().to_bits(),
+                want.to_bits(),
+                "Value {s}"
+            );
+            let threshold: TreeSpec = serde_json::from_str(&format!(
+                r#"{{"output": 0, "feature": [0], "threshold": [{s}], "left": [-1], "right": [-1],
+                    "default_left": [false], "value": [{s}]}}"#
+            ))
+            .unwrap();
+            assert_eq!(
+                threshold.threshold[0].unwrap().to_bits(),
+                want.to_bits(),
+                "threshold {s}"
+            );
+        }
+    }
+}

@@ -3,6 +3,11 @@
 //! tree-major over a batch: every row through tree t, then tree t+1, so a tree's nodes
 //! stay in cache while the rows stream past. Inputs are cast once per row (to f32 and
 //! back when the library compares float32 inputs with f64 thresholds, as sklearn does).
+//!
+//! A walk is a chain of dependent loads and compares, so walks are interleaved: `LANES`
+//! rows go through one tree in lockstep (or one row through `LANES` trees), giving the
+//! CPU independent chains to overlap, and the child is picked by index rather than by a
+//! branch the predictor would miss half the time.
 
 use serde_json::Value;
 
@@ -15,9 +20,12 @@ struct Node {
     threshold: f64,
     /// Feature index in the low 29 bits; `DEFAULT_LEFT` and the missing mode above.
     feature: u32,
-    left: i32,
-    right: i32,
+    /// `[left, right]`.
+    children: [i32; 2],
 }
+
+/// Walks interleaved at once.
+const LANES: usize = 8;
 
 const FEATURE_MASK: u32 = (1 << 29) - 1;
 const DEFAULT_LEFT: u32 = 1 << 31;
@@ -162,8 +170,7 @@ impl TreeEnsemble {
                 feature: feature as u32
                     | (mode << MODE_SHIFT)
                     | if default_left { DEFAULT_LEFT } else { 0 },
-                left: child(t.left[i])?,
-                right: child(t.right[i])?,
+                children: [child(t.left[i])?, child(t.right[i])?],
             });
         }
         self.trees.push(Tree {
@@ -207,6 +214,8 @@ impl TreeEnsemble {
         }
     }
 
+    /// Adds every tree's leaves to `acc` (`[rows, outputs]`). Trees are visited in
+    /// order for every row, so sums (and their rounding) are the same in a batch and alone.
     fn accumulate<const LT: bool, const PLAIN: bool, A: Accumulator>(
         &self,
         x: &[f64],
@@ -214,54 +223,101 @@ impl TreeEnsemble {
         acc: &mut [A],
     ) {
         let (w, k) = (self.width, self.outputs);
+        let row = |r: usize| &x[r * w..(r + 1) * w];
+        let full = rows - rows % LANES;
+        // Tree-major over groups of LANES rows: the tree stays in cache, the rows stream.
         for tree in &self.trees {
-            for r in 0..rows {
-                let row = &x[r * w..(r + 1) * w];
-                let leaf = self.leaf::<LT, PLAIN>(tree.root, row);
-                let sums = &mut acc[r * k..(r + 1) * k];
-                match tree.output {
-                    Some(o) => sums[o as usize].add(self.leaf_values[leaf]),
-                    None => {
-                        for (s, v) in sums.iter_mut().zip(&self.leaf_values[leaf..leaf + k]) {
-                            s.add(*v);
-                        }
-                    }
+            for first in (0..full).step_by(LANES) {
+                let leaves = self.walk::<LT, PLAIN, LANES>(
+                    [tree.root; LANES],
+                    std::array::from_fn(|j| row(first + j)),
+                );
+                for (j, leaf) in leaves.into_iter().enumerate() {
+                    self.add(tree, leaf, &mut acc[(first + j) * k..(first + j + 1) * k]);
+                }
+            }
+        }
+        // The rest one at a time, LANES trees at once.
+        for r in full..rows {
+            let sums = &mut acc[r * k..(r + 1) * k];
+            let mut groups = self.trees.chunks_exact(LANES);
+            for group in groups.by_ref() {
+                let leaves = self.walk::<LT, PLAIN, LANES>(
+                    std::array::from_fn(|j| group[j].root),
+                    [row(r); LANES],
+                );
+                for (tree, leaf) in group.iter().zip(leaves) {
+                    self.add(tree, leaf, sums);
+                }
+            }
+            for tree in groups.remainder() {
+                let [leaf] = self.walk::<LT, PLAIN, 1>([tree.root], [row(r)]);
+                self.add(tree, leaf, sums);
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn add<A: Accumulator>(&self, tree: &Tree, leaf: usize, sums: &mut [A]) {
+        match tree.output {
+            Some(o) => sums[o as usize].add(self.leaf_values[leaf]),
+            None => {
+                for (s, v) in sums.iter_mut().zip(&self.leaf_values[leaf..]) {
+                    s.add(*v);
                 }
             }
         }
     }
 
-    /// Walks one tree; returns the leaf's offset in `leaf_values`.
+    /// `N` walks in lockstep from `roots` over `rows`; returns each leaf's offset in
+    /// `leaf_values`.
     #[inline(always)]
-    fn leaf<const LT: bool, const PLAIN: bool>(&self, root: i32, row: &[f64]) -> usize {
-        let mut c = root;
-        while c >= 0 {
-            let n = &self.nodes[c as usize];
-            let mut v = row[(n.feature & FEATURE_MASK) as usize];
-            let default_left = n.feature & DEFAULT_LEFT != 0;
-            let go_left = if PLAIN {
-                // NaN compares false both ways, so only the default side needs adding.
-                (if LT {
-                    v < n.threshold
-                } else {
-                    v <= n.threshold
-                }) | (v.is_nan() & default_left)
-            } else {
-                let mode = (n.feature >> MODE_SHIFT) & 3;
-                if mode == MODE_NONE_AS_ZERO && v.is_nan() {
-                    v = 0.0;
+    fn walk<const LT: bool, const PLAIN: bool, const N: usize>(
+        &self,
+        roots: [i32; N],
+        rows: [&[f64]; N],
+    ) -> [usize; N] {
+        let mut c = roots;
+        loop {
+            let mut active = false;
+            for j in 0..N {
+                if c[j] >= 0 {
+                    let n = &self.nodes[c[j] as usize];
+                    let right = !self.go_left::<LT, PLAIN>(n, rows[j]);
+                    c[j] = n.children[usize::from(right)];
+                    active = true;
                 }
-                if v.is_nan() || (mode == MODE_ZERO && v.abs() <= ZERO_THRESHOLD) {
-                    default_left
-                } else if LT {
-                    v < n.threshold
-                } else {
-                    v <= n.threshold
-                }
-            };
-            c = if go_left { n.left } else { n.right };
+            }
+            if !active {
+                return c.map(|c| !c as usize);
+            }
         }
-        !c as usize
+    }
+
+    #[inline(always)]
+    fn go_left<const LT: bool, const PLAIN: bool>(&self, n: &Node, row: &[f64]) -> bool {
+        let mut v = row[(n.feature & FEATURE_MASK) as usize];
+        let default_left = n.feature & DEFAULT_LEFT != 0;
+        if PLAIN {
+            // NaN compares false both ways, so only the default side needs adding.
+            (if LT {
+                v < n.threshold
+            } else {
+                v <= n.threshold
+            }) | (v.is_nan() & default_left)
+        } else {
+            let mode = (n.feature >> MODE_SHIFT) & 3;
+            if mode == MODE_NONE_AS_ZERO && v.is_nan() {
+                v = 0.0;
+            }
+            if v.is_nan() || (mode == MODE_ZERO && v.abs() <= ZERO_THRESHOLD) {
+                default_left
+            } else if LT {
+                v < n.threshold
+            } else {
+                v <= n.threshold
+            }
+        }
     }
 }
 
