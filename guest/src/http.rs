@@ -10,44 +10,64 @@ use pipeline::{ApiError, InstanceInfo, MAX_BODY_BYTES, Response, Route, Service}
 use spin_sdk::http::{Fields, IncomingRequest, OutgoingResponse, ResponseOutparam};
 use spin_sdk::http_component;
 
+/// What the request's head says, read once.
+struct Head {
+    method: String,
+    path: String,
+    content_type: Option<String>,
+    declared_length: Option<u64>,
+    request_id: String,
+}
+
+impl Head {
+    fn read(req: &IncomingRequest) -> Self {
+        let headers = req.headers();
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .into_iter()
+                .next()
+                .and_then(|v| String::from_utf8(v).ok())
+        };
+        Head {
+            method: req.method().to_string(),
+            path: req.path_with_query().unwrap_or_else(|| "/".into()),
+            content_type: header("content-type"),
+            declared_length: header("content-length").and_then(|v| v.trim().parse().ok()),
+            request_id: header("x-request-id")
+                .filter(|id| {
+                    !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_graphic())
+                })
+                .unwrap_or_else(new_request_id),
+        }
+    }
+
+    fn route_name(&self) -> &str {
+        self.path.split('?').next().unwrap_or("/")
+    }
+}
+
 #[http_component]
 async fn handle(req: IncomingRequest, out: ResponseOutparam) {
     let start = Instant::now();
-    let header = |name: &str| {
-        req.headers()
-            .get(name)
-            .into_iter()
-            .next()
-            .and_then(|v| String::from_utf8(v).ok())
+    let head = Head::read(&req);
+    let service = crate::service();
+    let (mut response, outcome) = match service {
+        Ok(service) => respond(service, &head, req).await,
+        Err(e) => failed(ApiError::internal(e)),
     };
-    let request_id = header("x-request-id")
-        .filter(|id| !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_graphic()))
-        .unwrap_or_else(new_request_id);
-    let path = req.path_with_query().unwrap_or_else(|| "/".into());
-    let route_name = path.split('?').next().unwrap_or("/").to_string();
-    let (mut response, outcome) = match crate::init() {
-        Ok(service) => respond(service, req).await,
-        Err(e) => {
-            let e = ApiError::internal(e);
-            (
-                e.clone().into(),
-                Outcome {
-                    error: Some(e),
-                    ..Outcome::default()
-                },
-            )
-        }
-    };
-    response.headers.push(("x-request-id", request_id.clone()));
-    if let Ok(service) = crate::init() {
+    response
+        .headers
+        .push(("x-request-id", head.request_id.clone()));
+    if let Ok(service) = service {
         let ts = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64);
         let line = service.event_line(
             &outcome,
-            &route_name,
+            head.route_name(),
             response.status,
-            &request_id,
+            &head.request_id,
             ts,
             start.elapsed().as_micros() as u64,
             input_logging(),
@@ -57,29 +77,18 @@ async fn handle(req: IncomingRequest, out: ResponseOutparam) {
     send(out, response).await;
 }
 
-async fn respond(service: &Service, req: IncomingRequest) -> (Response, Outcome) {
-    let method = req.method().to_string();
-    let path = req.path_with_query().unwrap_or_else(|| "/".into());
-    let headers = req.headers();
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .into_iter()
-            .next()
-            .and_then(|v| String::from_utf8(v).ok())
-    };
-    let content_type = header("content-type");
-    let declared_length = header("content-length").and_then(|v| v.trim().parse::<u64>().ok());
-    let failed = |e: ApiError| {
-        (
-            e.clone().into(),
-            Outcome {
-                error: Some(e),
-                ..Outcome::default()
-            },
-        )
-    };
-    let route = match pipeline::route(&method, &path, content_type.as_deref()) {
+fn failed(e: ApiError) -> (Response, Outcome) {
+    (
+        e.clone().into(),
+        Outcome {
+            error: Some(e),
+            ..Outcome::default()
+        },
+    )
+}
+
+async fn respond(service: &Service, head: &Head, req: IncomingRequest) -> (Response, Outcome) {
+    let route = match pipeline::route(&head.method, &head.path, head.content_type.as_deref()) {
         Ok(route) => route,
         Err(e) => return failed(e),
     };
@@ -89,7 +98,10 @@ async fn respond(service: &Service, req: IncomingRequest) -> (Response, Outcome)
     if route != Route::Predict {
         return service.respond_with_outcome(route, b"", instance);
     }
-    if declared_length.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+    if head
+        .declared_length
+        .is_some_and(|n| n > MAX_BODY_BYTES as u64)
+    {
         return failed(ApiError::payload_too_large());
     }
     match read_body(req).await {

@@ -1,6 +1,8 @@
-//! The inference function component: one embedded model bundle behind
-//! `wasi:http/incoming-handler` (spin-sdk, see `http.rs`) and the typed `model` export
-//! from `wit/` (see `typed.rs`). All logic lives in the `pipeline` crate.
+//! The inference function component, compiled once and without a model: `host package`
+//! hands it a bundle through the `packaging` export at snapshot time (see `typed.rs`), so
+//! every deployable component starts with the model already parsed in linear memory.
+//! HTTP goes through `wasi:http/incoming-handler` (spin-sdk, `http.rs`); the typed
+//! `model` export is in `typed.rs`. All logic lives in the `pipeline` crate.
 
 mod http;
 mod typed;
@@ -9,36 +11,49 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use pipeline::Service;
+use pipeline::bundle::Bundle;
 
-/// The bundle chosen at build time (`MODEL_BUNDLE`, see build.rs).
-static MANIFEST: &[u8] = include_bytes!(concat!(env!("BUNDLE_DIR"), "/manifest.json"));
-static ONNX: &[u8] = include_bytes!(concat!(env!("BUNDLE_DIR"), "/model.onnx"));
+static SERVICE: OnceLock<Service> = OnceLock::new();
 
-static SERVICE: OnceLock<Result<Service, String>> = OnceLock::new();
-
-/// Set by `preinitialize`; in a snapshot it is already true when an instance starts.
+/// Set by `wizer-initialize`; in a snapshot it is already true when an instance starts.
 static PREINITIALIZED: AtomicBool = AtomicBool::new(false);
 
-/// The `wizer-initialize` export: load the bundle now, so a snapshot taken afterwards
-/// starts every instance with the tract plan already in linear memory.
+/// The answer of a component that was never packaged.
+const NOT_PACKAGED: &str = "this component has no model bundle: package one with \
+     `host package DIR -o model.wasm`";
+
+/// The `packaging.load-bundle` export: check and load the bundle, once. It touches no
+/// WASI interface (no env, clock or stdio), so nothing host-specific is captured in the
+/// snapshot taken after it.
+pub fn load_bundle(files: Vec<(String, Vec<u8>)>) -> Result<(), String> {
+    if SERVICE.get().is_some() {
+        return Err("a model bundle is already loaded".into());
+    }
+    let mut bundle = Bundle::new();
+    for (name, bytes) in files {
+        bundle.insert(name, bytes);
+    }
+    let service = Service::load(&bundle).map_err(|e| format!("the bundle does not load: {e}"))?;
+    SERVICE
+        .set(service)
+        .map_err(|_| "a model bundle is already loaded".to_string())
+}
+
+/// The `wizer-initialize` export. Trapping here (no bundle) makes packaging fail rather
+/// than produce a component that answers 500 forever.
 pub fn preinitialize() {
-    let _ = init();
+    if SERVICE.get().is_none() {
+        panic!("{NOT_PACKAGED}");
+    }
     PREINITIALIZED.store(true, Ordering::Relaxed);
 }
 
-/// Whether this instance started from a pre-initialised snapshot (reported by /health).
+/// Whether this instance started from a packaged snapshot (reported by /health).
 pub fn preinitialized() -> bool {
     PREINITIALIZED.load(Ordering::Relaxed)
 }
 
-/// Loads the bundle (manifest checks, tract optimisation). Independent of any request, so
-/// it can run ahead of time in a pre-initialisation snapshot; otherwise the first
-/// request of an instance runs it.
-pub fn init() -> Result<&'static Service, &'static str> {
-    SERVICE
-        .get_or_init(|| {
-            Service::load(MANIFEST, ONNX).map_err(|e| format!("model bundle failed to load: {e}"))
-        })
-        .as_ref()
-        .map_err(String::as_str)
+/// The loaded model, or why there is none.
+pub fn service() -> Result<&'static Service, &'static str> {
+    SERVICE.get().ok_or(NOT_PACKAGED)
 }

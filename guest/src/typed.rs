@@ -1,9 +1,11 @@
-//! The typed `mlfn:inference/model` export.
+//! The typed exports: `mlfn:inference/model` (metadata, predict) and
+//! `mlfn:inference/packaging` (load-bundle), plus `wizer-initialize`.
 
-use pipeline::FeatureValue;
-use pipeline::manifest::FeatureType;
+use pipeline::manifest::{FeatureType, Task};
+use pipeline::{FeatureValue, Prediction};
 
 use exports::mlfn::inference::model as wit;
+use exports::mlfn::inference::packaging;
 
 wit_bindgen::generate!({
     path: "../wit",
@@ -20,12 +22,18 @@ impl Guest for Component {
     }
 }
 
+impl packaging::Guest for Component {
+    fn load_bundle(files: Vec<(String, Vec<u8>)>) -> Result<(), String> {
+        crate::load_bundle(files)
+    }
+}
+
 impl wit::Guest for Component {
     fn metadata() -> wit::ModelInfo {
-        let service = match crate::init() {
+        let service = match crate::service() {
             Ok(s) => s,
-            // Without a model there is nothing to describe; the embedded bundle is checked
-            // by the host's tests, so this is a build defect, reported loudly.
+            // Without a model there is nothing to describe; packaging refuses to produce
+            // such a component, so only the unpackaged guest gets here.
             Err(e) => panic!("{e}"),
         };
         let m = service.manifest();
@@ -39,6 +47,10 @@ impl wit::Guest for Component {
         wit::ModelInfo {
             name: m.name.clone(),
             version: m.version.clone(),
+            task: match m.task {
+                Task::Classification => wit::Task::Classification,
+                Task::Regression => wit::Task::Regression,
+            },
             labels: m.labels.clone(),
             features: m
                 .features
@@ -62,7 +74,7 @@ impl wit::Guest for Component {
     }
 
     fn predict(instances: Vec<wit::Instance>) -> Result<Vec<wit::Prediction>, wit::PredictError> {
-        let service = crate::init().map_err(|e| wit::PredictError::Internal(e.into()))?;
+        let service = crate::service().map_err(|e| wit::PredictError::Internal(e.into()))?;
         let rows = instances.iter().map(|inst| {
             inst.iter().map(|f| {
                 let v = match &f.value {
@@ -78,10 +90,17 @@ impl wit::Guest for Component {
         match service.predict_typed(rows) {
             Ok(preds) => Ok(preds
                 .into_iter()
-                .map(|p| wit::Prediction {
-                    label: labels[p.label].clone(),
-                    probabilities: p.probabilities,
-                    confidence: p.confidence,
+                .map(|p| match p {
+                    Prediction::Class {
+                        label,
+                        probabilities,
+                        confidence,
+                    } => wit::Prediction::Class(wit::ClassPrediction {
+                        label: labels[label].clone(),
+                        probabilities,
+                        confidence,
+                    }),
+                    Prediction::Value(v) => wit::Prediction::Value(v),
                 })
                 .collect()),
             Err(pipeline::PredictError::InvalidInput(problems)) => {
