@@ -1,13 +1,13 @@
-//! Builds the guest component once per model bundle, in the manner of wasmtime's
-//! `crates/test-programs/artifacts/build.rs`: a nested `cargo build --release -p guest
-//! --target wasm32-wasip2` into a target dir of its own (shared by every host profile, so
-//! debug and release hosts reuse one guest build), then hands the paths to the host as
-//! `$OUT_DIR/guests.rs`. `cargo run -p host -- serve` and `cargo test` need no pre-step.
+//! Builds the guest component — once, with no model in it — and the test-only fault
+//! component, in the manner of wasmtime's `crates/test-programs/artifacts/build.rs`: a
+//! nested cargo into a target dir of its own (shared by every host profile), then hands
+//! the paths to the host as `$OUT_DIR/guests.rs`. Models are injected later, in seconds,
+//! by `host package`; `cargo run -p host -- serve` and `cargo test` need no pre-step.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const DEFAULT_BUNDLE: &str = "breast-cancer";
+const WASM_TARGET: &str = "wasm32-wasip2";
 
 fn main() {
     let host_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap());
@@ -25,55 +25,79 @@ fn main() {
         "guest",
         "pipeline",
         "wit",
-        "models",
+        "tests/fault-guest",
         "Cargo.lock",
         ".cargo/config.toml",
+        "rust-toolchain.toml",
     ] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
 
-    let mut bundles: Vec<String> = std::fs::read_dir(root.join("models"))
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().join("manifest.json").is_file())
-        .map(|e| e.file_name().into_string().unwrap())
-        .collect();
-    bundles.sort();
-    assert!(
-        bundles.iter().any(|b| b == DEFAULT_BUNDLE),
-        "models/{DEFAULT_BUNDLE} is missing"
-    );
+    ensure_wasm_target();
 
     let mut consts = String::new();
-    consts.push_str("/// `(bundle, path to its guest.wasm)` for every bundle under `models/`.\n");
-    consts.push_str("pub const GUESTS: &[(&str, &str)] = &[\n");
-    for bundle in &bundles {
-        let wasm = build_guest(&root, &guest_target, bundle);
-        let dest = guests_dir.join(format!("{bundle}.wasm"));
-        copy_if_changed(&wasm, &dest);
-        consts.push_str(&format!(
-            "    ({bundle:?}, {:?}),\n",
-            dest.display().to_string()
-        ));
-    }
-    consts.push_str("];\n");
+    let guest = build_package(&root, &guest_target, "guest");
+    let guest_dest = guests_dir.join("guest.wasm");
+    copy_if_changed(&guest, &guest_dest);
+    consts.push_str(&format!(
+        "/// The guest component, without a model (`host package` adds one).\n\
+         pub const GUEST: &str = {:?};\n",
+        guest_dest.display().to_string()
+    ));
     // The test-only component (tests/fault-guest): misbehaving routes for the guards.
-    let fault = build_package(&root, &guest_target, "fault-guest", None);
+    let fault = build_package(&root, &guest_target, "fault-guest");
     let fault_dest = guests_dir.join("fault-guest.wasm");
     copy_if_changed(&fault, &fault_dest);
     consts.push_str(&format!(
         "/// The test-only component with misbehaving routes.\npub const FAULT_GUEST: &str = {:?};\n",
         fault_dest.display().to_string()
     ));
-    consts.push_str(&format!("/// The bundle `serve` and `run` use by default.\npub const DEFAULT_BUNDLE: &str = {DEFAULT_BUNDLE:?};\n"));
+    consts.push_str(&format!(
+        "/// The repository's bundle directory (`models/`).\npub const MODELS_DIR: &str = {:?};\n",
+        root.join("models").display().to_string()
+    ));
     std::fs::write(out_dir.join("guests.rs"), consts).unwrap();
 }
 
-fn build_guest(root: &Path, target_dir: &Path, bundle: &str) -> PathBuf {
-    build_package(root, target_dir, "guest", Some(bundle))
+/// rustup (1.29) does not add the `targets` of rust-toolchain.toml to a toolchain that is
+/// already installed, and a missing target would only surface at the end of a long
+/// build. So: add it now when rustup is there; otherwise fail at once with the command.
+fn ensure_wasm_target() {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let sysroot = Command::new(&rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
+    let installed = |sysroot: &Path| {
+        sysroot
+            .join("lib/rustlib")
+            .join(WASM_TARGET)
+            .join("lib")
+            .is_dir()
+    };
+    if sysroot.as_deref().is_some_and(installed) {
+        return;
+    }
+    let toolchain = std::env::var("RUSTUP_TOOLCHAIN").ok();
+    let mut add = Command::new("rustup");
+    add.args(["target", "add", WASM_TARGET]);
+    if let Some(t) = &toolchain {
+        add.args(["--toolchain", t]);
+    }
+    match add.status() {
+        Ok(s) if s.success() => {}
+        _ => panic!(
+            "the {WASM_TARGET} target is not installed for this toolchain and could not be \
+             added automatically; run `rustup target add {WASM_TARGET}` (or install the \
+             target's standard library for {}) and build again",
+            sysroot.map_or("rustc".into(), |s| s.display().to_string())
+        ),
+    }
 }
 
-fn build_package(root: &Path, target_dir: &Path, package: &str, bundle: Option<&str>) -> PathBuf {
+fn build_package(root: &Path, target_dir: &Path, package: &str) -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(root);
@@ -81,14 +105,7 @@ fn build_package(root: &Path, target_dir: &Path, package: &str, bundle: Option<&
         // The shipped guest: the `build-guest` alias of .cargo/config.toml.
         cmd.arg("build-guest");
     } else {
-        cmd.args([
-            "build",
-            "--release",
-            "-p",
-            package,
-            "--target",
-            "wasm32-wasip2",
-        ]);
+        cmd.args(["build", "--release", "-p", package, "--target", WASM_TARGET]);
     }
     cmd.arg("--target-dir")
         .arg(target_dir)
@@ -104,19 +121,15 @@ fn build_package(root: &Path, target_dir: &Path, package: &str, bundle: Option<&
         .env_remove("RUSTC_WORKSPACE_WRAPPER")
         .env_remove("CLIPPY_ARGS")
         .env_remove("CLIPPY_CONF_DIR");
-    if let Some(bundle) = bundle {
-        cmd.env("MODEL_BUNDLE", bundle);
-    }
     let out = cmd.output().expect("running cargo for the guest");
     if !out.status.success() {
         panic!(
-            "building `{package}` (bundle {bundle:?}) failed (is the wasm32-wasip2 target installed? \
-             `rustup target add wasm32-wasip2`):\n{}",
+            "building `{package}` for {WASM_TARGET} failed:\n{}",
             String::from_utf8_lossy(&out.stderr)
         );
     }
     target_dir.join(format!(
-        "wasm32-wasip2/release/{}.wasm",
+        "{WASM_TARGET}/release/{}.wasm",
         package.replace('-', "_")
     ))
 }

@@ -3,30 +3,31 @@
 //! measured in one run so ratios compare like with like on a noisy machine.
 //! Percentiles come from HDR histograms.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 use serde::Serialize;
 use wasmtime::Result;
-use wasmtime::error::Context;
 
-use crate::component::{self, Prepare};
+use crate::component;
 use crate::engine::{self, Allocator, PoolLimits};
 use crate::runtime::Runtime;
 use crate::typed::{self, Feature};
 
 pub struct BenchOptions {
-    /// The plain `.wasm` component.
-    pub wasm: PathBuf,
-    /// The bundle directory it embeds (for the native comparison and the input row).
+    /// The model-less guest `.wasm`.
+    pub guest: PathBuf,
+    /// The bundle to package into it (also the native comparison and the input row).
     pub bundle_dir: PathBuf,
     /// Iterations of each in-process measurement.
     pub iterations: usize,
     /// Duration of each HTTP run.
     pub http_duration: Duration,
     pub concurrency: Vec<usize>,
+    /// Batch sizes for the warm wasm/native comparison (rows cycled from the reference).
+    pub batch_sizes: Vec<usize>,
     /// Measure instantiation under other engine configurations (compiles the component
     /// for each configuration that needs it).
     pub knobs: bool,
@@ -72,6 +73,15 @@ pub struct Knob {
     pub first_prediction_p50_us: f64,
 }
 
+/// Warm predict of one batch on a live instance (wasm) and natively, same rows.
+#[derive(Debug, Serialize)]
+pub struct BatchTimes {
+    pub batch: usize,
+    pub warm_wasm: Percentiles,
+    pub warm_native: Percentiles,
+    pub wasm_over_native_p50: f64,
+}
+
 #[derive(Debug, Serialize)]
 pub struct HttpRun {
     pub concurrency: usize,
@@ -84,22 +94,27 @@ pub struct HttpRun {
 
 #[derive(Debug, Serialize)]
 pub struct Report {
-    pub component: String,
-    pub component_bytes: u64,
-    pub snapshot_bytes: u64,
+    pub bundle: String,
+    /// The model-less guest.
+    pub guest_bytes: u64,
+    /// The packaged (pre-initialised) component.
+    pub packaged_bytes: u64,
+    /// `host package` without its verification: bundle checks + snapshot.
+    pub package_ms: f64,
     pub cpus: usize,
     pub engine_creation_us: f64,
-    /// Cranelift compile of the plain `.wasm` (what a cache miss costs).
+    /// Cranelift compile of the packaged `.wasm` (what a cache miss costs).
     pub compile_wasm_ms: f64,
     /// `Component::deserialize_file` of the `.cwasm` (median).
     pub load_cwasm_us: f64,
-    pub snapshot: InstanceTimes,
-    pub plain: InstanceTimes,
+    /// Instances of the packaged component.
+    pub instance: InstanceTimes,
     /// Warm `predict` of one row on a live instance.
     pub warm_wasm: Percentiles,
-    /// The same pipeline code (validation, preprocessing, tract, postprocessing), native.
+    /// The same pipeline code (validation, preprocessing, estimator, postprocessing), native.
     pub warm_native: Percentiles,
     pub wasm_over_native_p50: f64,
+    pub batches: Vec<BatchTimes>,
     pub http: Vec<HttpRun>,
     pub knobs: Vec<Knob>,
 }
@@ -119,10 +134,7 @@ fn median_us(mut xs: Vec<Duration>) -> f64 {
 
 pub async fn run(opts: &BenchOptions) -> Result<Report> {
     let limits = PoolLimits::default();
-    let manifest = std::fs::read(opts.bundle_dir.join("manifest.json"))
-        .context("reading the bundle manifest")?;
-    let onnx =
-        std::fs::read(opts.bundle_dir.join("model.onnx")).context("reading the bundle model")?;
+    let bundle = crate::package::read_bundle(&opts.bundle_dir)?;
     let reference = pipeline::reference::Reference::from_json(&std::fs::read(
         opts.bundle_dir.join("reference.json"),
     )?)?;
@@ -140,84 +152,55 @@ pub async fn run(opts: &BenchOptions) -> Result<Report> {
 
     let work = std::env::temp_dir().join(format!("mlfn-bench-{}", std::process::id()));
     std::fs::create_dir_all(&work)?;
-    let wasm_bytes = std::fs::read(&opts.wasm)?;
-    eprintln!("pre-initialising…");
-    let snapshot_wasm = work.join("snapshot.wasm");
-    std::fs::write(
-        &snapshot_wasm,
-        crate::prepare::preinitialize(&wasm_bytes).await?,
-    )?;
-
-    eprintln!("compiling the plain component (Cranelift)…");
-    let engine = engine::engine(limits)?;
-    let plain_cwasm = work.join("plain.cwasm");
-    let snapshot_cwasm = work.join("snapshot.cwasm");
+    let guest_bytes = std::fs::read(&opts.guest)?;
+    eprintln!("packaging…");
     let t = Instant::now();
-    component::compile_to_file(&engine, &opts.wasm, &plain_cwasm)?;
+    let (packaged, _) = crate::package::package(&guest_bytes, &bundle).await?;
+    let package_ms = t.elapsed().as_secs_f64() * 1e3;
+    let packaged_wasm = work.join("packaged.wasm");
+    std::fs::write(&packaged_wasm, &packaged)?;
+
+    eprintln!("compiling the packaged component (Cranelift)…");
+    let engine = engine::engine(limits)?;
+    let packaged_cwasm = work.join("packaged.cwasm");
+    let t = Instant::now();
+    component::compile_to_file(&engine, &packaged_wasm, &packaged_cwasm)?;
     let compile_wasm_ms = t.elapsed().as_secs_f64() * 1e3;
-    component::compile_to_file(&engine, &snapshot_wasm, &snapshot_cwasm)?;
 
     let mut times = Vec::new();
     for _ in 0..20 {
         let t = Instant::now();
-        drop(component::load(&engine, &snapshot_cwasm, Prepare::AsIs).await?);
+        drop(component::load(&engine, &packaged_cwasm)?);
         times.push(t.elapsed());
     }
     let load_cwasm_us = median_us(times);
 
     eprintln!("cold starts…");
-    let snap_rt = Runtime::load_with(
-        engine.clone(),
-        limits.max_memory_bytes,
-        &snapshot_cwasm,
-        Prepare::AsIs,
-    )
-    .await?;
-    let plain_rt = Runtime::load_with(
-        engine.clone(),
-        limits.max_memory_bytes,
-        &plain_cwasm,
-        Prepare::AsIs,
-    )
-    .await?;
-    let snapshot = instance_times(&snap_rt, &input, opts.iterations).await?;
-    let plain = instance_times(&plain_rt, &input, opts.iterations).await?;
+    let snap_rt =
+        Runtime::load_with(engine.clone(), limits.max_memory_bytes, &packaged_cwasm).await?;
+    let instance = instance_times(&snap_rt, &input, opts.iterations).await?;
 
     eprintln!("warm latency…");
-    let warm_wasm = {
-        let mut store = snap_rt.new_store();
-        let f = snap_rt.instantiate_typed(&mut store).await?;
-        let model = f.mlfn_inference_model();
-        let mut h = histogram();
-        for _ in 0..opts.iterations.max(100) {
-            let t = Instant::now();
-            model
-                .call_predict(&mut store, &input)
-                .await?
-                .map_err(|e| wasmtime::format_err!("{e:?}"))?;
-            record(&mut h, t.elapsed());
-        }
-        Percentiles::of(&h)
-    };
-    let warm_native = {
-        let service =
-            pipeline::Service::load(&manifest, &onnx).map_err(|e| wasmtime::format_err!("{e}"))?;
-        let native_input: Vec<(String, pipeline::FeatureValue)> = row
+    let service = pipeline::Service::load(&bundle).map_err(|e| wasmtime::format_err!("{e}"))?;
+    let mut batches = Vec::new();
+    for &n in &opts.batch_sizes {
+        let rows: Vec<&serde_json::Map<String, serde_json::Value>> = reference
+            .rows
             .iter()
-            .map(|(k, v)| (k.clone(), pipeline::FeatureValue::from_json(v)))
+            .cycle()
+            .take(n.clamp(1, pipeline::MAX_BATCH))
+            .map(|r| &r.features)
             .collect();
-        let mut h = histogram();
-        for _ in 0..opts.iterations.max(100) {
-            let t = Instant::now();
-            let rows = [native_input.iter().map(|(k, v)| (k.as_str(), v.clone()))];
-            let p = service
-                .predict_typed(rows)
-                .map_err(|e| wasmtime::format_err!("{e:?}"))?;
-            std::hint::black_box(p);
-            record(&mut h, t.elapsed());
-        }
-        Percentiles::of(&h)
-    };
+        let (warm_wasm, warm_native) =
+            warm_times(&snap_rt, &service, &rows, opts.iterations).await?;
+        batches.push(BatchTimes {
+            batch: rows.len(),
+            wasm_over_native_p50: warm_wasm.p50_us / warm_native.p50_us,
+            warm_wasm,
+            warm_native,
+        });
+    }
+    let (warm_wasm, warm_native) = warm_times(&snap_rt, &service, &[row], opts.iterations).await?;
 
     eprintln!("HTTP…");
     let body = serde_json::to_vec(&serde_json::json!({ "features": row }))?;
@@ -237,13 +220,7 @@ pub async fn run(opts: &BenchOptions) -> Result<Report> {
             (Allocator::OnDemand, false),
         ] {
             let engine = engine::engine_with(limits, allocator, cow)?;
-            let rt = Runtime::load_with(
-                engine,
-                limits.max_memory_bytes,
-                &snapshot_wasm,
-                Prepare::AsIs,
-            )
-            .await?;
+            let rt = Runtime::load_with(engine, limits.max_memory_bytes, &packaged_wasm).await?;
             let t = instance_times(&rt, &input, opts.iterations).await?;
             knobs.push(Knob {
                 allocator,
@@ -255,16 +232,17 @@ pub async fn run(opts: &BenchOptions) -> Result<Report> {
     }
 
     let report = Report {
-        component: opts.wasm.display().to_string(),
-        component_bytes: wasm_bytes.len() as u64,
-        snapshot_bytes: std::fs::metadata(&snapshot_wasm)?.len(),
+        bundle: opts.bundle_dir.display().to_string(),
+        guest_bytes: guest_bytes.len() as u64,
+        packaged_bytes: packaged.len() as u64,
+        package_ms,
         cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
         engine_creation_us,
         compile_wasm_ms,
         load_cwasm_us,
         wasm_over_native_p50: warm_wasm.p50_us / warm_native.p50_us,
-        snapshot,
-        plain,
+        batches,
+        instance,
         warm_wasm,
         warm_native,
         http,
@@ -272,6 +250,54 @@ pub async fn run(opts: &BenchOptions) -> Result<Report> {
     };
     let _ = std::fs::remove_dir_all(&work);
     Ok(report)
+}
+
+/// Warm `predict` of `rows` as one batch: on a live instance (wasm, through the typed
+/// export) and natively (the same pipeline code), `iterations` times each.
+async fn warm_times(
+    rt: &Runtime,
+    service: &pipeline::Service,
+    rows: &[&serde_json::Map<String, serde_json::Value>],
+    iterations: usize,
+) -> Result<(Percentiles, Percentiles)> {
+    let typed_rows = rows
+        .iter()
+        .map(|r| typed::instance(r))
+        .collect::<Result<Vec<_>, String>>()
+        .map_err(wasmtime::Error::msg)?;
+    let mut store = rt.new_store();
+    let f = rt.instantiate_typed(&mut store).await?;
+    let model = f.mlfn_inference_model();
+    let mut wasm = histogram();
+    for _ in 0..iterations.max(100) {
+        let t = Instant::now();
+        model
+            .call_predict(&mut store, &typed_rows)
+            .await?
+            .map_err(|e| wasmtime::format_err!("{e:?}"))?;
+        record(&mut wasm, t.elapsed());
+    }
+    let native_rows: Vec<Vec<(String, pipeline::FeatureValue)>> = rows
+        .iter()
+        .map(|r| {
+            r.iter()
+                .map(|(k, v)| (k.clone(), pipeline::FeatureValue::from_json(v)))
+                .collect()
+        })
+        .collect();
+    let mut native = histogram();
+    for _ in 0..iterations.max(100) {
+        let t = Instant::now();
+        let batch = native_rows
+            .iter()
+            .map(|r| r.iter().map(|(k, v)| (k.as_str(), v.clone())));
+        let p = service
+            .predict_typed(batch)
+            .map_err(|e| wasmtime::format_err!("{e:?}"))?;
+        std::hint::black_box(p);
+        record(&mut native, t.elapsed());
+    }
+    Ok((Percentiles::of(&wasm), Percentiles::of(&native)))
 }
 
 async fn instance_times(rt: &Runtime, input: &[Vec<Feature>], n: usize) -> Result<InstanceTimes> {
@@ -371,32 +397,38 @@ pub fn print(r: &Report) {
         )
     };
     println!(
-        "component            {} ({:.1} MB; snapshot {:.1} MB), {} CPUs",
-        r.component,
-        r.component_bytes as f64 / 1e6,
-        r.snapshot_bytes as f64 / 1e6,
+        "bundle               {} (guest {:.2} MB; packaged {:.2} MB), {} CPUs",
+        r.bundle,
+        r.guest_bytes as f64 / 1e6,
+        r.packaged_bytes as f64 / 1e6,
         r.cpus
     );
+    println!("package (snapshot)   {:>10.1} ms", r.package_ms);
     println!(
         "engine creation      {:>10.1} µs (median)",
         r.engine_creation_us
     );
     println!("load .wasm (compile) {:>10.1} ms", r.compile_wasm_ms);
     println!("load .cwasm (mmap)   {:>10.1} µs (median)", r.load_cwasm_us);
-    for (name, t) in [("snapshot", &r.snapshot), ("plain", &r.plain)] {
-        println!("{name:<9} instantiate {}", p(&t.instantiate));
-        println!(
-            "{name:<9} cold start  {}   (instantiate + first prediction)",
-            p(&t.first_prediction)
-        );
-        println!(
-            "{name:<9} peak memory {:>10.1} MiB",
-            t.peak_memory_bytes as f64 / (1 << 20) as f64
-        );
-    }
+    let t = &r.instance;
+    println!("instantiate          {}", p(&t.instantiate));
+    println!(
+        "cold start           {}   (instantiate + first prediction)",
+        p(&t.first_prediction)
+    );
+    println!(
+        "peak memory          {:>10.1} MiB",
+        t.peak_memory_bytes as f64 / (1 << 20) as f64
+    );
     println!("warm predict, wasm   {}", p(&r.warm_wasm));
     println!("warm predict, native {}", p(&r.warm_native));
     println!("wasm / native (p50)  {:>10.2}×", r.wasm_over_native_p50);
+    for b in &r.batches {
+        println!(
+            "batch {:>3}: wasm p50 {:>9.1} µs  native p50 {:>9.1} µs  ({:.2}×)",
+            b.batch, b.warm_wasm.p50_us, b.warm_native.p50_us, b.wasm_over_native_p50
+        );
+    }
     for h in &r.http {
         println!(
             "HTTP c={:<2} {:>7} req {:>8.0} req/s  {}  non-2xx {}",
@@ -413,12 +445,4 @@ pub fn print(r: &Report) {
             k.allocator, k.copy_on_write, k.instantiate_p50_us, k.first_prediction_p50_us
         );
     }
-}
-
-/// The bundle directory of a built default component, for `bench` without arguments.
-pub fn bundle_dir(bundle: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join("models")
-        .join(bundle)
 }

@@ -1,39 +1,15 @@
 //! Loading a component the way production hosts do: a `.cwasm` (ahead-of-time compiled
-//! by `host compile`) is mmapped with `deserialize_file`; a `.wasm` is (by default)
-//! pre-initialised, compiled once, and the machine code cached on disk, keyed by the
-//! component's bytes, the engine's configuration and the preparation, so later starts
-//! load it like a `.cwasm`.
+//! by `host compile`) is mmapped with `deserialize_file`; a `.wasm` is compiled once and
+//! the machine code cached on disk, keyed by SHA-256 of the component's bytes and the
+//! engine's configuration, so later starts load it like a `.cwasm`.
 
-use std::hash::{Hash, Hasher};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use wasmtime::component::Component;
 use wasmtime::error::Context;
 use wasmtime::{Engine, Precompiled, Result, bail};
 
-/// Where compiled `.wasm` components are cached: `$MLFN_CACHE_DIR`, else
-/// `$XDG_CACHE_HOME/mlfn-host`, else `~/.cache/mlfn-host`, else the system temp dir.
-pub fn cache_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("MLFN_CACHE_DIR") {
-        return PathBuf::from(d);
-    }
-    if let Some(d) = std::env::var_os("XDG_CACHE_HOME") {
-        return PathBuf::from(d).join("mlfn-host");
-    }
-    if let Some(home) = std::env::var_os("HOME") {
-        return PathBuf::from(home).join(".cache/mlfn-host");
-    }
-    std::env::temp_dir().join("mlfn-host")
-}
-
-/// What to do to a `.wasm` before compiling it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Prepare {
-    /// Pre-initialise it (`crate::prepare`): instances start with the model loaded.
-    Snapshot,
-    /// Use it as is: each instance loads the model on its first request.
-    AsIs,
-}
+use crate::cache;
 
 /// How a component was obtained, for the record (`serve` logs it, `bench` reports it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,19 +18,19 @@ pub enum Loaded {
     Precompiled,
     /// A `.wasm` whose compiled form was in the cache.
     CacheHit,
-    /// A `.wasm` compiled now (and cached).
+    /// A `.wasm` compiled now (and cached when the cache is usable).
     Compiled,
 }
 
-/// Loads a `.wasm` or `.cwasm` component for `engine`. `prepare` applies to `.wasm` only
-/// (a `.cwasm` is used as it was compiled).
-pub async fn load(engine: &Engine, path: &Path, prepare: Prepare) -> Result<(Component, Loaded)> {
+/// Loads a `.wasm` or `.cwasm` component for `engine`.
+pub fn load(engine: &Engine, path: &Path) -> Result<(Component, Loaded)> {
     let mut magic = [0u8; 4];
     std::fs::File::open(path)
         .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
         .with_context(|| format!("reading {}", path.display()))?;
     if &magic == b"\0asm" {
-        return load_wasm(engine, path, prepare).await;
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        return load_wasm(engine, &bytes).with_context(|| format!("compiling {}", path.display()));
     }
     match Engine::detect_precompiled_file(path) {
         Ok(Some(Precompiled::Component)) => Ok((deserialize(engine, path)?, Loaded::Precompiled)),
@@ -75,12 +51,13 @@ pub fn compile_to_file(engine: &Engine, wasm: &Path, out: &Path) -> Result<()> {
     let compiled = engine
         .precompile_component(&bytes)
         .with_context(|| format!("compiling {}", wasm.display()))?;
-    write_atomically(out, &compiled)
+    cache::write_atomically(out, &compiled)
 }
 
 fn deserialize(engine: &Engine, path: &Path) -> Result<Component> {
     // SAFETY: the file is a wasmtime artifact (checked by `detect_precompiled_file`) that
-    // we or `host compile` wrote; wasmtime still verifies its engine compatibility.
+    // the operator handed us or that `host compile` wrote; wasmtime still verifies its
+    // engine compatibility.
     unsafe { Component::deserialize_file(engine, path) }.with_context(|| {
         format!(
             "{} was compiled by another wasmtime version or engine configuration; \
@@ -90,30 +67,21 @@ fn deserialize(engine: &Engine, path: &Path) -> Result<Component> {
     })
 }
 
-async fn load_wasm(engine: &Engine, path: &Path, prepare: Prepare) -> Result<(Component, Loaded)> {
-    let mut bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut h = std::hash::DefaultHasher::new();
-    bytes.hash(&mut h);
-    engine.precompile_compatibility_hash().hash(&mut h);
-    let tag = match prepare {
-        Prepare::Snapshot => "snapshot",
-        Prepare::AsIs => "plain",
-    };
-    let cached = cache_dir().join(format!("{:016x}-{tag}.cwasm", h.finish()));
-    if cached.is_file()
-        && let Ok(c) = deserialize(engine, &cached)
-    {
-        return Ok((c, Loaded::CacheHit));
+/// Compiles `bytes` through the compile cache.
+pub fn load_wasm(engine: &Engine, bytes: &[u8]) -> Result<(Component, Loaded)> {
+    let mut key = cache::Key::new("compiled");
+    key.add(bytes);
+    key.add(&engine.precompile_compatibility_hash_bytes());
+    let cache = cache::Cache::open();
+    if let Some(path) = cache.as_ref().and_then(|c| c.get(&key, "cwasm")) {
+        // A corrupt or foreign entry is not an error: recompile it below.
+        if let Ok(c) = deserialize(engine, &path) {
+            return Ok((c, Loaded::CacheHit));
+        }
     }
-    if prepare == Prepare::Snapshot {
-        bytes = crate::prepare::preinitialize(&bytes).await?;
-    }
-    let compiled = engine
-        .precompile_component(&bytes)
-        .with_context(|| format!("compiling {}", path.display()))?;
-    // A cache we cannot write is no reason to fail: load from memory instead.
-    if write_atomically(&cached, &compiled).is_ok()
-        && let Ok(c) = deserialize(engine, &cached)
+    let compiled = engine.precompile_component(bytes)?;
+    if let Some(path) = cache.and_then(|c| c.put(&key, "cwasm", &compiled).ok())
+        && let Ok(c) = deserialize(engine, &path)
     {
         return Ok((c, Loaded::Compiled));
     }
@@ -122,12 +90,28 @@ async fn load_wasm(engine: &Engine, path: &Path, prepare: Prepare) -> Result<(Co
     Ok((c, Loaded::Compiled))
 }
 
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+/// Bytes standing for the engine's compatibility hash (it is only `Hash`).
+trait CompatibilityBytes {
+    fn precompile_compatibility_hash_bytes(&self) -> Vec<u8>;
+}
+
+impl CompatibilityBytes for Engine {
+    fn precompile_compatibility_hash_bytes(&self) -> Vec<u8> {
+        use std::hash::{Hash, Hasher};
+        // A Hasher that records what is hashed instead of mixing it: the cache key is
+        // SHA-256 over these bytes, not a 64-bit non-cryptographic hash.
+        #[derive(Default)]
+        struct Record(Vec<u8>);
+        impl Hasher for Record {
+            fn finish(&self) -> u64 {
+                0
+            }
+            fn write(&mut self, bytes: &[u8]) {
+                self.0.extend_from_slice(bytes);
+            }
+        }
+        let mut r = Record::default();
+        self.precompile_compatibility_hash().hash(&mut r);
+        r.0
     }
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
 }

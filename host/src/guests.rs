@@ -1,18 +1,28 @@
-//! The guest components `build.rs` built, one per model bundle.
+//! What `build.rs` built: the model-less guest component and the test-only fault
+//! component; and where the repository's bundles are.
 
 use std::path::PathBuf;
 
 include!(concat!(env!("OUT_DIR"), "/guests.rs"));
 
-/// Path of the component that embeds `bundle`, if the build made one.
-pub fn guest_path(bundle: &str) -> Option<PathBuf> {
-    GUESTS
-        .iter()
-        .find(|(b, _)| *b == bundle)
-        .map(|(_, p)| PathBuf::from(p))
+/// The bundle `serve`, `run` and `info` use when given nothing.
+pub const DEFAULT_BUNDLE: &str = "breast-cancer";
+
+/// `models/<name>` of this repository.
+pub fn bundle_dir(name: &str) -> PathBuf {
+    PathBuf::from(MODELS_DIR).join(name)
 }
 
-/// The component with the default bundle.
-pub fn default_guest() -> PathBuf {
-    guest_path(DEFAULT_BUNDLE).expect("build.rs always builds the default bundle")
+/// Every bundle directory under `models/` (a directory with a `manifest.json`), sorted:
+/// tests discover bundles rather than list them.
+pub fn bundle_dirs() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(MODELS_DIR)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.join("manifest.json").is_file())
+        .collect();
+    dirs.sort();
+    dirs
 }

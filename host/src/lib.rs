@@ -1,18 +1,21 @@
-//! The wasmtime host for inference-function components: load (`.wasm` through a compile
-//! cache, or `.cwasm`), pre-instantiate, and run a fresh instance per call or per HTTP
-//! request. The `host` binary (main.rs) is a CLI over this library; tests use it directly.
+//! The wasmtime host for inference-function components: package a model bundle into the
+//! model-less guest (`package`, checked by `verify`), load components (`.wasm` through a
+//! private compile cache, or `.cwasm`), pre-instantiate, and run a fresh instance per call
+//! or per HTTP request. The `host` binary (main.rs) is a CLI over this library; tests use
+//! it directly.
 
 pub mod bench;
+pub mod cache;
 pub mod component;
 pub mod engine;
 pub mod guests;
-pub mod prepare;
+pub mod package;
 pub mod runtime;
 pub mod server;
 pub mod state;
 pub mod telemetry;
 pub mod typed;
+pub mod verify;
 
-pub use component::Prepare;
 pub use engine::PoolLimits;
 pub use runtime::Runtime;

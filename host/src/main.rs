@@ -8,8 +8,8 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 use host::server::ServeLimits;
 use host::telemetry::DriftConfig;
-use host::typed::{self, PredictError};
-use host::{PoolLimits, Prepare, Runtime, guests};
+use host::typed::{self, PredictError, Prediction};
+use host::{PoolLimits, Runtime, guests};
 use wasmtime::error::Context;
 use wasmtime::{Result, bail};
 
@@ -34,7 +34,8 @@ enum LogFormat {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve a component over HTTP, a fresh instance per request.
+    /// Serve a component — or a bundle directory, packaged on the fly (cached) — over
+    /// HTTP, a fresh instance per request.
     Serve {
         #[command(flatten)]
         component: ComponentArg,
@@ -53,26 +54,30 @@ enum Command {
         #[arg(long, short)]
         input: Option<PathBuf>,
     },
-    /// Print the embedded model's metadata and the component's imports.
+    /// Print the packaged model's metadata, its bundle and the component's imports.
     Info {
         #[command(flatten)]
         component: ComponentArg,
     },
-    /// Pre-initialise a `.wasm` component: snapshot it after its model-loading init ran
-    /// (wasmtime-wizer). The result is a portable component (Spin, `wasmtime serve`).
-    Prepare {
-        /// The `.wasm` component.
-        wasm: PathBuf,
-        /// Output path (default: the input with `.snapshot.wasm`).
+    /// Package a bundle directory into the model-less guest: a pre-initialised component
+    /// (Spin, `wasmtime serve`, `host serve`), written only after every reference row ran
+    /// through it within tolerance. Needs no Rust compiler.
+    Package {
+        /// The bundle directory (manifest.json, the model file, reference.json).
+        bundle: PathBuf,
+        /// Output `.wasm`.
         #[arg(long, short)]
-        output: Option<PathBuf>,
+        output: PathBuf,
+        /// The model-less guest to package into (default: the one this host was built with).
+        #[arg(long)]
+        guest: Option<PathBuf>,
     },
     /// Measure cold start, warm latency (wasm and native), HTTP latency and throughput,
     /// instantiation knobs and memory, in one run.
     Bench {
-        /// A plain `.wasm` component; default: the one built with `--bundle`.
-        wasm: Option<PathBuf>,
-        /// The bundle it embeds (for the native comparison and the input row).
+        /// The bundle directory to package and measure (default: `models/<--bundle>`).
+        bundle_dir: Option<PathBuf>,
+        /// A bundle under `models/`.
         #[arg(long, default_value = guests::DEFAULT_BUNDLE)]
         bundle: String,
         /// Iterations of each in-process measurement.
@@ -84,6 +89,9 @@ enum Command {
         /// HTTP concurrencies to run.
         #[arg(long, value_delimiter = ',', default_value = "1,8")]
         concurrency: Vec<usize>,
+        /// Batch sizes for the warm wasm/native comparison.
+        #[arg(long, value_delimiter = ',', default_value = "1")]
+        batch_sizes: Vec<usize>,
         /// Also compare allocator and copy-on-write settings.
         #[arg(long)]
         knobs: bool,
@@ -129,43 +137,43 @@ struct Guards {
 
 #[derive(clap::Args)]
 struct ComponentArg {
-    /// A component (`.wasm` or `.cwasm`); default: the one built with `--bundle`.
+    /// A packaged component (`.wasm` or `.cwasm`) or a bundle directory (packaged on the
+    /// fly, cached); default: `models/<--bundle>`.
     component: Option<PathBuf>,
-    /// Which built bundle to use when no component is given.
+    /// A bundle under `models/`, used when no component is given.
     #[arg(long, default_value = guests::DEFAULT_BUNDLE)]
     bundle: String,
-    /// Use a `.wasm` as it is instead of pre-initialising it (each instance then loads
-    /// the model on its first request).
-    #[arg(long)]
-    no_snapshot: bool,
 }
 
 impl ComponentArg {
-    fn prepare(&self) -> Prepare {
-        if self.no_snapshot {
-            Prepare::AsIs
-        } else {
-            Prepare::Snapshot
-        }
+    fn path(&self) -> PathBuf {
+        self.component
+            .clone()
+            .unwrap_or_else(|| guests::bundle_dir(&self.bundle))
     }
 
     async fn load(&self, limits: PoolLimits) -> Result<Runtime> {
-        Runtime::load(&self.path()?, limits, self.prepare()).await
-    }
-
-    fn path(&self) -> Result<PathBuf> {
-        match &self.component {
-            Some(p) => Ok(p.clone()),
-            None => guests::guest_path(&self.bundle).with_context(|| {
-                let known: Vec<&str> = guests::GUESTS.iter().map(|(b, _)| *b).collect();
-                format!(
-                    "no built component for bundle `{}`; built: {}",
-                    self.bundle,
-                    known.join(", ")
-                )
-            }),
+        let path = self.path();
+        if !path.is_dir() {
+            return Runtime::load(&path, limits).await;
         }
+        let guest = read_guest(None)?;
+        let t = std::time::Instant::now();
+        let packaged = host::package::package_dir(&guest, &path, limits).await?;
+        match &packaged.verdict {
+            Some(v) => {
+                tracing::info!(bundle = %path.display(), ms = t.elapsed().as_millis() as u64, "packaged and verified: {v}")
+            }
+            None => tracing::info!(bundle = %path.display(), "packaged component from the cache"),
+        }
+        Ok(packaged.runtime)
     }
+}
+
+/// The model-less guest's bytes.
+fn read_guest(path: Option<&Path>) -> Result<Vec<u8>> {
+    let path = path.unwrap_or(Path::new(guests::GUEST));
+    std::fs::read(path).with_context(|| format!("reading the guest {}", path.display()))
 }
 
 fn main() -> Result<()> {
@@ -181,22 +189,19 @@ fn main() -> Result<()> {
         Command::Run { component, input } => rt.block_on(run(&component, input.as_deref())),
         Command::Info { component } => rt.block_on(info(&component)),
         Command::Bench {
-            wasm,
+            bundle_dir,
             bundle,
             iterations,
             http_seconds,
             concurrency,
+            batch_sizes,
             knobs,
             json,
         } => {
-            let wasm = match wasm {
-                Some(w) => w,
-                None => guests::guest_path(&bundle)
-                    .with_context(|| format!("no built component for `{bundle}`"))?,
-            };
             let opts = host::bench::BenchOptions {
-                wasm,
-                bundle_dir: host::bench::bundle_dir(&bundle),
+                batch_sizes,
+                guest: guests::GUEST.into(),
+                bundle_dir: bundle_dir.unwrap_or_else(|| guests::bundle_dir(&bundle)),
                 iterations,
                 http_duration: std::time::Duration::from_secs_f64(http_seconds),
                 concurrency,
@@ -209,24 +214,11 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
-        Command::Prepare { wasm, output } => {
-            let out = output.unwrap_or_else(|| wasm.with_extension("snapshot.wasm"));
-            let bytes =
-                std::fs::read(&wasm).with_context(|| format!("reading {}", wasm.display()))?;
-            let t = std::time::Instant::now();
-            let snapshot = rt.block_on(host::prepare::preinitialize(&bytes))?;
-            std::fs::write(&out, &snapshot)
-                .with_context(|| format!("writing {}", out.display()))?;
-            eprintln!(
-                "pre-initialised {} ({} bytes) -> {} ({} bytes) in {:.1?}",
-                wasm.display(),
-                bytes.len(),
-                out.display(),
-                snapshot.len(),
-                t.elapsed()
-            );
-            Ok(())
-        }
+        Command::Package {
+            bundle,
+            output,
+            guest,
+        } => rt.block_on(package(&bundle, &output, guest.as_deref())),
         Command::Compile { wasm, output } => {
             let out = output.unwrap_or_else(|| wasm.with_extension("cwasm"));
             let engine = host::engine::engine(PoolLimits::default())?;
@@ -256,7 +248,7 @@ fn init_tracing(format: LogFormat) {
 }
 
 async fn serve(component: &ComponentArg, listen: SocketAddr, guards: &Guards) -> Result<()> {
-    let path = component.path()?;
+    let path = component.path();
     // Pool slots for every request in flight, plus the metadata call at start.
     let pool = PoolLimits {
         instances: guards.max_concurrent as u32 + 1,
@@ -286,7 +278,7 @@ async fn serve(component: &ComponentArg, listen: SocketAddr, guards: &Guards) ->
         .await
         .with_context(|| format!("binding {listen}"))?;
     tracing::info!(
-        component = %path.display(), prepare = ?component.prepare(), loaded = ?runtime.loaded, load_ms = runtime.load_time.as_secs_f64() * 1e3,
+        component = %path.display(), loaded = ?runtime.loaded, load_ms = runtime.load_time.as_secs_f64() * 1e3,
         model = %meta.name, version = %meta.version, "serving on http://{}", listener.local_addr()?
     );
     host::server::serve(server, listener, async {
@@ -333,10 +325,17 @@ async fn run(component: &ComponentArg, input: Option<&Path>) -> Result<()> {
         Ok(predictions) => {
             let out: Vec<serde_json::Value> = predictions
                 .iter()
-                .map(|p| {
-                    let probs: serde_json::Map<String, serde_json::Value> =
-                        meta.labels.iter().cloned().zip(p.probabilities.iter().map(|x| serde_json::json!(x))).collect();
-                    serde_json::json!({"label": p.label, "probabilities": probs, "confidence": p.confidence})
+                .map(|p| match p {
+                    Prediction::Class(c) => {
+                        let probs: serde_json::Map<String, serde_json::Value> = meta
+                            .labels
+                            .iter()
+                            .cloned()
+                            .zip(c.probabilities.iter().map(|x| serde_json::json!(x)))
+                            .collect();
+                        serde_json::json!({"label": c.label, "probabilities": probs, "confidence": c.confidence})
+                    }
+                    Prediction::Value(v) => serde_json::json!({"value": v}),
                 })
                 .collect();
             let doc = serde_json::json!({"model": {"name": meta.name, "version": meta.version}, "predictions": out});
@@ -357,7 +356,31 @@ async fn info(component: &ComponentArg) -> Result<()> {
     let runtime = component.load(PoolLimits::default()).await?;
     let meta = runtime.metadata().await?;
     let metadata: serde_json::Value = serde_json::from_str(&meta.metadata_json)?;
-    let doc = serde_json::json!({"metadata": metadata, "imports": runtime.imports(), "loaded": format!("{:?}", runtime.loaded)});
+    let doc = serde_json::json!({"metadata": metadata, "bundle": runtime.bundle, "imports": runtime.imports(), "loaded": format!("{:?}", runtime.loaded)});
     println!("{}", serde_json::to_string_pretty(&doc)?);
+    Ok(())
+}
+
+async fn package(bundle: &Path, output: &Path, guest: Option<&Path>) -> Result<()> {
+    let guest = read_guest(guest)?;
+    let t = std::time::Instant::now();
+    let packaged = host::package::package_dir(&guest, bundle, PoolLimits::default())
+        .await
+        .with_context(|| format!("packaging {}", bundle.display()))?;
+    host::cache::write_atomically(output, &packaged.wasm)?;
+    let verdict = packaged
+        .verdict
+        .map_or("verified when first packaged (cached)".to_string(), |v| {
+            v.to_string()
+        });
+    eprintln!(
+        "packaged {} {} ({}) -> {} ({} bytes) in {:.1?}: {verdict}",
+        packaged.info.name,
+        packaged.info.version,
+        bundle.display(),
+        output.display(),
+        packaged.wasm.len(),
+        t.elapsed()
+    );
     Ok(())
 }

@@ -9,8 +9,9 @@ use wasmtime::{Engine, Result, Store};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
-use crate::component::{self, Loaded, Prepare};
+use crate::component::{self, Loaded};
 use crate::engine::{self, PoolLimits};
+use crate::package::{self, BundleInfo};
 use crate::state::InstanceState;
 use crate::typed::{
     Feature, InferenceFunction, InferenceFunctionPre, ModelInfo, PredictError, Prediction,
@@ -24,6 +25,8 @@ pub struct Runtime {
     typed: Option<InferenceFunctionPre<InstanceState>>,
     /// How the component was loaded and how long that took.
     pub loaded: Loaded,
+    /// The bundle a packaged `.wasm` carries (its `mlfn-bundle` section).
+    pub bundle: Option<BundleInfo>,
     pub load_time: Duration,
     memory_cap: usize,
     env: Vec<(String, String)>,
@@ -32,21 +35,49 @@ pub struct Runtime {
 impl Runtime {
     /// Engine + component (from `.wasm` via the compile cache, or `.cwasm`) + linker
     /// with WASI and wasi:http + `InstancePre`.
-    pub async fn load(path: &Path, limits: PoolLimits, prepare: Prepare) -> Result<Self> {
+    pub async fn load(path: &Path, limits: PoolLimits) -> Result<Self> {
         let engine = engine::engine(limits)?;
-        Self::load_with(engine, limits.max_memory_bytes, path, prepare).await
+        Self::load_with(engine, limits.max_memory_bytes, path).await
     }
 
     /// With an engine of the caller's (benchmarks compare engine configurations).
-    pub async fn load_with(
+    pub async fn load_with(engine: Engine, memory_cap: usize, path: &Path) -> Result<Self> {
+        let t = Instant::now();
+        let (component, loaded) = component::load(&engine, path)?;
+        let bundle = if loaded == Loaded::Precompiled {
+            None
+        } else {
+            std::fs::read(path)
+                .ok()
+                .and_then(|b| package::bundle_info(&b))
+        };
+        Self::assemble(engine, memory_cap, component, loaded, t.elapsed(), bundle)
+    }
+
+    /// A component given as `.wasm` bytes (a package made a moment ago).
+    pub async fn from_wasm(wasm: &[u8], limits: PoolLimits) -> Result<Self> {
+        let engine = engine::engine(limits)?;
+        let t = Instant::now();
+        let (component, loaded) = component::load_wasm(&engine, wasm)?;
+        let bundle = package::bundle_info(wasm);
+        Self::assemble(
+            engine,
+            limits.max_memory_bytes,
+            component,
+            loaded,
+            t.elapsed(),
+            bundle,
+        )
+    }
+
+    fn assemble(
         engine: Engine,
         memory_cap: usize,
-        path: &Path,
-        prepare: Prepare,
+        component: Component,
+        loaded: Loaded,
+        load_time: Duration,
+        bundle: Option<BundleInfo>,
     ) -> Result<Self> {
-        let t = Instant::now();
-        let (component, loaded) = component::load(&engine, path, prepare).await?;
-        let load_time = t.elapsed();
         let mut linker = Linker::<InstanceState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
@@ -59,6 +90,7 @@ impl Runtime {
             proxy,
             typed,
             loaded,
+            bundle,
             load_time,
             memory_cap,
             env: Vec::new(),
@@ -149,15 +181,21 @@ const NO_DEADLINE: u64 = 1 << 40;
 pub const EPOCH_TICK: Duration = Duration::from_millis(5);
 
 /// Starts (once per engine) the thread that advances `engine`'s epoch every
-/// `EPOCH_TICK`, which is what makes deadlines fire.
+/// `EPOCH_TICK`, which is what makes deadlines fire. The thread holds the engine weakly
+/// and ends when the engine is dropped, so short-lived engines (packaging, tests) free
+/// their pooled memory reservations.
 pub fn start_epoch_ticker(engine: &Engine) {
-    static ENGINES: std::sync::Mutex<Vec<Engine>> = std::sync::Mutex::new(Vec::new());
-    let mut engines = ENGINES.lock().unwrap();
-    if engines.iter().any(|e| Engine::same(e, engine)) {
+    static TICKING: std::sync::Mutex<Vec<wasmtime::EngineWeak>> = std::sync::Mutex::new(Vec::new());
+    let mut ticking = TICKING.lock().unwrap();
+    ticking.retain(|w| w.upgrade().is_some());
+    if ticking
+        .iter()
+        .any(|w| w.upgrade().is_some_and(|e| Engine::same(&e, engine)))
+    {
         return;
     }
-    engines.push(engine.clone());
     let weak = engine.weak();
+    ticking.push(engine.weak());
     std::thread::spawn(move || {
         while let Some(engine) = weak.upgrade() {
             engine.increment_epoch();

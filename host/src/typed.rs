@@ -7,8 +7,8 @@ wasmtime::component::bindgen!({
 });
 
 pub use exports::mlfn::inference::model::{
-    Feature, FeatureSpec, FeatureType, FeatureValue, FieldProblem, ModelInfo, PredictError,
-    Prediction,
+    ClassPrediction, Feature, FeatureSpec, FeatureType, FeatureValue, FieldProblem, ModelInfo,
+    PredictError, Prediction, Task,
 };
 
 /// JSON → typed value, with the HTTP API's conventions: integers stay integers, a

@@ -1,0 +1,129 @@
+//! The packaging gate: every reference row of a bundle through the packaged component
+//! itself (typed export, fresh instance per batch), compared with what the user's own
+//! pipeline answered (`reference.json`). Nothing built from a bundle is used unverified.
+
+use pipeline::reference::Reference;
+use wasmtime::Result;
+
+use crate::runtime::Runtime;
+use crate::typed::{self, PredictError, Prediction};
+
+/// What the check found.
+#[derive(Debug, Clone)]
+pub struct Verdict {
+    pub rows: usize,
+    /// The largest difference over all rows (probability or scaled value), and where.
+    pub worst: Option<Difference>,
+    /// Rows outside the tolerance.
+    pub failures: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct Difference {
+    pub row: usize,
+    pub origin: String,
+    /// Size of the difference in the tolerance's own unit (≤ 1e-5 passes).
+    pub size: f64,
+    pub description: String,
+}
+
+impl Verdict {
+    pub fn passed(&self) -> bool {
+        self.failures == 0 && self.rows > 0
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} reference rows, {} outside tolerance",
+            self.rows, self.failures
+        )?;
+        if let Some(w) = &self.worst {
+            write!(
+                f,
+                "; worst: row {} ({}): {} (difference {:.3e})",
+                w.row, w.origin, w.description, w.size
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs every row of `reference` through `runtime`'s typed `predict`, in batches of the
+/// component's maximum, and compares each answer with the reference.
+pub async fn verify(runtime: &Runtime, reference: &Reference) -> Result<Verdict> {
+    let meta = runtime.metadata().await?;
+    let mut verdict = Verdict {
+        rows: 0,
+        worst: None,
+        failures: 0,
+    };
+    let batch = (meta.max_batch as usize).max(1);
+    for (chunk_index, rows) in reference.rows.chunks(batch).enumerate() {
+        let instances = rows
+            .iter()
+            .map(|r| typed::instance(&r.features))
+            .collect::<Result<Vec<_>, String>>()
+            .map_err(wasmtime::Error::msg)?;
+        let predictions = match runtime.predict(&instances).await? {
+            Ok(p) => p,
+            Err(PredictError::InvalidInput(problems)) => {
+                let first = problems
+                    .first()
+                    .map_or(String::new(), |p| format!("{}: {}", p.field, p.problem));
+                wasmtime::bail!(
+                    "the component refused reference rows {}..{} as invalid input ({} problems; first: {first})",
+                    chunk_index * batch,
+                    chunk_index * batch + rows.len(),
+                    problems.len()
+                );
+            }
+            Err(PredictError::Internal(e)) => wasmtime::bail!("the component failed: {e}"),
+        };
+        if predictions.len() != rows.len() {
+            wasmtime::bail!(
+                "the component answered {} predictions for {} rows",
+                predictions.len(),
+                rows.len()
+            );
+        }
+        for (i, (p, row)) in predictions.iter().zip(rows).enumerate() {
+            let index = chunk_index * batch + i;
+            let got = native_prediction(p, &meta.labels);
+            verdict.rows += 1;
+            let (size, description) = match row.check(&got, &reference.labels) {
+                Ok(size) => (size, "within tolerance".to_string()),
+                Err(m) => {
+                    verdict.failures += 1;
+                    (m.size, m.description)
+                }
+            };
+            if verdict.worst.as_ref().is_none_or(|w| size > w.size) {
+                verdict.worst = Some(Difference {
+                    row: index,
+                    origin: row.origin.clone(),
+                    size,
+                    description,
+                });
+            }
+        }
+    }
+    Ok(verdict)
+}
+
+/// The component's answer in the pipeline's own terms (label index by name).
+fn native_prediction(p: &Prediction, labels: &[String]) -> pipeline::Prediction {
+    match p {
+        Prediction::Class(c) => pipeline::Prediction::Class {
+            label: labels
+                .iter()
+                .position(|l| *l == c.label)
+                .unwrap_or(usize::MAX),
+            probabilities: c.probabilities.clone(),
+            confidence: c.confidence,
+        },
+        Prediction::Value(v) => pipeline::Prediction::Value(*v),
+    }
+}
