@@ -1,13 +1,17 @@
-//! The component as an artifact: what it imports, and that both bundles are built.
+//! The component as an artifact: what it imports, what packaging records in it, that
+//! packaging refuses what it cannot verify, and `.cwasm` loading.
 
 mod common;
 
-use common::runtime;
+use std::path::{Path, PathBuf};
+
+use common::{bundles, guest, runtime};
+use host::{PoolLimits, Runtime, component};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn imports_nothing_beyond_wasi() {
-    for bundle in ["breast-cancer", "penguins"] {
-        let imports = runtime(bundle).await.imports();
+    for bundle in bundles() {
+        let imports = runtime(&bundle).await.imports();
         assert!(!imports.is_empty());
         for name in &imports {
             assert!(name.starts_with("wasi:"), "{bundle} imports {name}");
@@ -17,33 +21,130 @@ async fn imports_nothing_beyond_wasi() {
     }
 }
 
-#[test]
-fn each_bundle_has_a_component() {
-    for dir in std::fs::read_dir(common::repo_root().join("models")).unwrap() {
-        let dir = dir.unwrap().path();
-        if dir.join("manifest.json").is_file() {
-            let name = dir.file_name().unwrap().to_str().unwrap();
-            let path =
-                host::guests::guest_path(name).unwrap_or_else(|| panic!("no component for {name}"));
-            assert!(path.is_file());
-        }
+/// A scratch copy of a bundle directory to break in a test.
+fn copy_bundle(bundle: &str, tag: &str) -> PathBuf {
+    let from = common::bundle_dir(bundle);
+    let to = std::env::temp_dir().join(format!("mlfn-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&to);
+    std::fs::create_dir_all(&to).unwrap();
+    for e in std::fs::read_dir(&from).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
     }
+    to
+}
+
+fn edit_json(path: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    edit(&mut v);
+    std::fs::write(path, serde_json::to_vec(&v).unwrap()).unwrap();
+}
+
+async fn package_error(dir: &Path) -> String {
+    match host::package::package_dir(&guest(), dir, PoolLimits::default()).await {
+        Ok(_) => panic!("{} was packaged", dir.display()),
+        Err(e) => format!("{e:#}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_packaged_component_names_its_bundle() {
+    let wasm = common::packaged_wasm("penguins").await;
+    let info = host::package::bundle_info(&std::fs::read(&wasm).unwrap()).unwrap();
+    assert_eq!(info.name, "penguins");
+    let manifest = std::fs::read(common::bundle_dir("penguins").join("manifest.json")).unwrap();
+    use sha2::Digest;
+    let digest: String = sha2::Sha256::digest(&manifest)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(info.files["manifest.json"], digest);
+    let rt = Runtime::load(&wasm, PoolLimits::default()).await.unwrap();
+    assert_eq!(rt.bundle.as_ref(), Some(&info));
+    let _ = std::fs::remove_file(wasm);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_model_file_that_does_not_match_its_sha256_is_refused() {
+    let dir = copy_bundle("breast-cancer", "tampered-model");
+    let model = dir.join("model.json");
+    let mut bytes = std::fs::read(&model).unwrap();
+    let at = bytes.iter().rposition(|b| b.is_ascii_digit()).unwrap();
+    bytes[at] = if bytes[at] == b'1' { b'2' } else { b'1' };
+    std::fs::write(&model, bytes).unwrap();
+    let err = package_error(&dir).await;
+    assert!(err.contains("sha256"), "{err}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_component_that_disagrees_with_the_reference_is_refused_with_the_worst_row() {
+    let dir = copy_bundle("breast-cancer", "tampered-reference");
+    edit_json(&dir.join("reference.json"), |r| {
+        let row = &mut r["rows"][3];
+        let p = row["probabilities"].as_array_mut().unwrap();
+        let x = p[0].as_f64().unwrap();
+        p[0] = serde_json::json!(x + 1e-3);
+    });
+    let err = package_error(&dir).await;
+    assert!(err.contains("1 outside tolerance"), "{err}");
+    assert!(err.contains("row 3"), "{err}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bundle_without_reference_is_not_packaged_unverified() {
+    let dir = copy_bundle("breast-cancer", "no-reference");
+    std::fs::remove_file(dir.join("reference.json")).unwrap();
+    let err = package_error(&dir).await;
+    assert!(err.contains("never packaged unverified"), "{err}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_manifest_that_does_not_load_fails_packaging_with_its_reason() {
+    let dir = copy_bundle("penguins", "bad-manifest");
+    edit_json(&dir.join("manifest.json"), |m| {
+        m["kind"] = serde_json::json!("hologram");
+    });
+    let err = package_error(&dir).await;
+    assert!(err.contains("hologram"), "{err}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The model-less guest cannot be snapshotted without a bundle, and serves a clear 500
+/// when run as it is.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_unpackaged_guest_says_it_has_no_model() {
+    let rt = Runtime::load(Path::new(host::guests::GUEST), PoolLimits::default())
+        .await
+        .unwrap();
+    let srv = host::server::spawn(std::sync::Arc::new(rt), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let reply = common::request(srv.addr, "GET", "/health", &[], "").await;
+    assert_eq!(reply.status, 500);
+    assert!(
+        reply.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("host package"),
+        "{:?}",
+        reply.json()
+    );
 }
 
 /// `host compile` output loads by mmap; one made for another engine configuration is
 /// refused with a message that says what to do.
 #[tokio::test(flavor = "multi_thread")]
 async fn cwasm_loads_and_a_foreign_one_is_refused() {
-    use host::{PoolLimits, Prepare, Runtime, component};
-    let wasm = host::guests::guest_path("penguins").unwrap();
+    let wasm = common::packaged_wasm("penguins").await;
     let dir = std::env::temp_dir().join(format!("cwasm-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let ours = dir.join("ours.cwasm");
     let engine = host::engine::engine(PoolLimits::default()).unwrap();
     component::compile_to_file(&engine, &wasm, &ours).unwrap();
-    let rt = Runtime::load(&ours, PoolLimits::default(), Prepare::AsIs)
-        .await
-        .unwrap();
+    let rt = Runtime::load(&ours, PoolLimits::default()).await.unwrap();
     assert_eq!(rt.loaded, component::Loaded::Precompiled);
     assert_eq!(rt.metadata().await.unwrap().name, "penguins");
 
@@ -59,7 +160,7 @@ async fn cwasm_loads_and_a_foreign_one_is_refused() {
             .unwrap(),
     )
     .unwrap();
-    let err = match Runtime::load(&foreign, PoolLimits::default(), Prepare::AsIs).await {
+    let err = match Runtime::load(&foreign, PoolLimits::default()).await {
         Ok(_) => panic!("a foreign .cwasm was accepted"),
         Err(e) => format!("{e:#}"),
     };
@@ -68,4 +169,5 @@ async fn cwasm_loads_and_a_foreign_one_is_refused() {
         "{err}"
     );
     let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_file(wasm);
 }

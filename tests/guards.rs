@@ -10,14 +10,14 @@ use std::time::Duration;
 use common::request;
 use host::server::{ServeLimits, Server, spawn_server};
 use host::telemetry::DriftConfig;
-use host::{PoolLimits, Prepare, Runtime, guests};
+use host::{PoolLimits, Runtime, guests};
 
 async fn fault_server(limits: ServeLimits, memory_mib: usize) -> host::server::BackgroundServer {
     let pool = PoolLimits {
         instances: limits.max_concurrent as u32 + 2,
         max_memory_bytes: memory_mib << 20,
     };
-    let rt = Runtime::load(guests::FAULT_GUEST.as_ref(), pool, Prepare::AsIs)
+    let rt = Runtime::load(guests::FAULT_GUEST.as_ref(), pool)
         .await
         .unwrap();
     let server = Server::new(Arc::new(rt), limits, DriftConfig::default())

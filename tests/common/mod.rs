@@ -10,7 +10,7 @@ use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use host::server::BackgroundServer;
-use host::{PoolLimits, Prepare, Runtime, guests};
+use host::{PoolLimits, Runtime, guests};
 use http_body_util::{BodyExt, Full};
 use pipeline::reference::Reference;
 
@@ -21,29 +21,65 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// The runtime for `bundle`'s component, pre-initialised, loaded once per test binary
-/// (compiling a component takes seconds; the host's compile cache makes later binaries
-/// cheap).
-pub async fn runtime(bundle: &str) -> Arc<Runtime> {
-    runtime_with(bundle, Prepare::Snapshot).await
+/// Every bundle under `models/` by name: tests discover bundles rather than list them.
+pub fn bundles() -> Vec<String> {
+    let names: Vec<String> = guests::bundle_dirs()
+        .iter()
+        .map(|d| d.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.iter().any(|n| n == guests::DEFAULT_BUNDLE),
+        "models/ has no {} bundle: {names:?}",
+        guests::DEFAULT_BUNDLE
+    );
+    names
 }
 
-/// The same, prepared as asked (`Prepare::AsIs`: the plain component).
-pub async fn runtime_with(bundle: &str, prepare: Prepare) -> Arc<Runtime> {
-    type Cache = tokio::sync::Mutex<HashMap<(String, Prepare), Arc<Runtime>>>;
+/// `bundle` (a name under `models/`, or a directory) packaged into the guest and loaded,
+/// once per test binary (packaging verifies every reference row; the host's cache makes
+/// later binaries cheap).
+pub async fn runtime(bundle: &str) -> Arc<Runtime> {
+    type Cache = tokio::sync::Mutex<HashMap<PathBuf, Arc<Runtime>>>;
     static RUNTIMES: OnceLock<Cache> = OnceLock::new();
+    let dir = bundle_dir(bundle);
     let mut map = RUNTIMES.get_or_init(Default::default).lock().await;
-    if let Some(rt) = map.get(&(bundle.to_string(), prepare)) {
+    if let Some(rt) = map.get(&dir) {
         return rt.clone();
     }
-    let path = guests::guest_path(bundle).unwrap_or_else(|| panic!("no guest built for {bundle}"));
-    let rt = Arc::new(
-        Runtime::load(&path, PoolLimits::default(), prepare)
-            .await
-            .unwrap(),
-    );
-    map.insert((bundle.to_string(), prepare), rt.clone());
+    let packaged = host::package::package_dir(&guest(), &dir, PoolLimits::default())
+        .await
+        .unwrap_or_else(|e| panic!("packaging {}: {e:#}", dir.display()));
+    let rt = Arc::new(packaged.runtime);
+    map.insert(dir, rt.clone());
     rt
+}
+
+/// The packaged component of `bundle` as a `.wasm` file (for other runtimes and `.cwasm`).
+pub async fn packaged_wasm(bundle: &str) -> PathBuf {
+    let dir = bundle_dir(bundle);
+    let packaged = host::package::package_dir(&guest(), &dir, PoolLimits::default())
+        .await
+        .unwrap();
+    let out = std::env::temp_dir().join(format!(
+        "mlfn-test-{}-{}.wasm",
+        dir.file_name().unwrap().to_string_lossy(),
+        std::process::id()
+    ));
+    std::fs::write(&out, &packaged.wasm).unwrap();
+    out
+}
+
+/// The model-less guest's bytes.
+pub fn guest() -> Vec<u8> {
+    std::fs::read(guests::GUEST).unwrap()
+}
+
+pub fn bundle_dir(bundle: &str) -> PathBuf {
+    if bundle.contains('/') {
+        PathBuf::from(bundle)
+    } else {
+        guests::bundle_dir(bundle)
+    }
 }
 
 pub async fn server(bundle: &str) -> BackgroundServer {
@@ -53,10 +89,7 @@ pub async fn server(bundle: &str) -> BackgroundServer {
 }
 
 pub fn reference(bundle: &str) -> Reference {
-    let path = repo_root()
-        .join("models")
-        .join(bundle)
-        .join("reference.json");
+    let path = bundle_dir(bundle).join("reference.json");
     Reference::from_json(&std::fs::read(path).unwrap()).unwrap()
 }
 
