@@ -219,6 +219,7 @@ async fn drift_flags_exactly_the_shifted_feature() {
             .collect()
     };
     let unshifted = psi(&report);
+    let unshifted_ks = report_ks(&report, "mean_radius");
     let worst = unshifted.values().copied().fold(0.0, f64::max);
     eprintln!(
         "unshifted holdout: max PSI {worst:.4}, mean_radius PSI {:.4}",
@@ -230,7 +231,7 @@ async fn drift_flags_exactly_the_shifted_feature() {
     eventually(async || drift_of().await["flagged"] == json!(["mean_radius"])).await;
     let report = drift_of().await;
     let shifted = psi(&report);
-    let ks = report["features"][0]["ks"].as_f64().unwrap();
+    let ks = report_ks(&report, "mean_radius");
     eprintln!(
         "mean_radius x1.3: PSI {:.4}, KS {ks:.4}; others max PSI {:.4}",
         shifted["mean_radius"],
@@ -241,5 +242,95 @@ async fn drift_flags_exactly_the_shifted_feature() {
             .fold(0.0, f64::max)
     );
     assert!(shifted["mean_radius"] > 0.2);
+    // The shifted feature's whole distribution moved: its KS statistic says so too, far
+    // beyond the unshifted window's.
+    assert!(
+        ks > 0.3 && unshifted_ks < 0.2,
+        "KS {ks}, unshifted {unshifted_ks}"
+    );
     let _ = Arc::clone(&server);
+}
+
+fn report_ks(report: &Value, feature: &str) -> f64 {
+    report["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == feature)
+        .unwrap()["ks"]
+        .as_f64()
+        .unwrap()
+}
+
+/// A regression model: predicted values are counted in a histogram, and the window of
+/// predictions is compared with the training predictions' distribution — shifting the
+/// strongest input moves the predictions, and `prediction.value` is flagged with it.
+#[tokio::test(flavor = "multi_thread")]
+async fn regression_predictions_are_metered_and_watched_for_drift() {
+    let bundle = "diabetes-hgb";
+    let reference = reference(bundle);
+    let rows: Vec<_> = reference
+        .rows
+        .iter()
+        .filter(|r| !r.origin.contains("blanked"))
+        .collect();
+    let n = rows.len();
+    let drift = DriftConfig {
+        window: n,
+        psi_threshold: 0.2,
+        min_observations: n,
+    };
+    let server = Server::new(runtime(bundle).await, ServeLimits::default(), drift)
+        .await
+        .unwrap();
+    let srv = spawn_server(server.clone(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let send_all = async |shift: f64| {
+        let instances: Vec<Value> = rows
+            .iter()
+            .map(|r| {
+                let mut f = Value::Object(r.features.clone());
+                f["bmi"] = json!(f["bmi"].as_f64().unwrap() + shift);
+                f
+            })
+            .collect();
+        let r = post_json(srv.addr, "/predict", &json!({ "instances": instances })).await;
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        assert!(r.json()["predictions"][0]["value"].is_f64());
+    };
+    let drift_of = async || request(srv.addr, "GET", "/drift", &[], "").await.json();
+    let psi_of = |report: &Value, name: &str| {
+        report["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == name)
+            .unwrap_or_else(|| panic!("{name} not in {report}"))["psi"]
+            .as_f64()
+            .unwrap()
+    };
+
+    send_all(0.0).await;
+    eventually(async || drift_of().await["observed"] == n).await;
+    let report = drift_of().await;
+    let unshifted = psi_of(&report, "prediction.value");
+    assert!(unshifted < 0.2, "{report}");
+    let s = scrape(srv.addr).await;
+    assert_eq!(value(&s, "mlfn_prediction_value", &[]), n as f64);
+
+    // bmi (mean-centred and scaled in this data set) up by 0.08, about 1.7 standard
+    // deviations: the model predicts much higher disease progression.
+    send_all(0.08).await;
+    eventually(async || {
+        drift_of().await["flagged"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f == "prediction.value")
+    })
+    .await;
+    let shifted = psi_of(&drift_of().await, "prediction.value");
+    eprintln!("prediction.value PSI: unshifted {unshifted:.4}, bmi shifted {shifted:.4}");
+    assert!(shifted > 0.2);
 }

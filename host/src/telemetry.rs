@@ -1,20 +1,24 @@
 //! Aggregation across short-lived instances: the host counts what it sees of each request
 //! (route, status, latency, instance memory) and reads the JSON event each instance wrote
-//! to its stderr (predictions, confidence, feature buckets, validation problems). It
-//! exposes Prometheus metrics and a drift report over a sliding window of recent inputs.
+//! to its stderr (predictions, confidence or value, feature buckets, validation problems).
+//! It exposes Prometheus metrics and a drift report over a sliding window of recent
+//! inputs and predictions (the prediction's distribution moving is the first sign of
+//! concept drift).
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
 
+use pipeline::Prediction;
 use pipeline::drift::Baselines;
-use pipeline::manifest::Baseline;
+use pipeline::manifest::{Baseline, PredictionBaseline};
 use prometheus::{
     Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
     TextEncoder,
 };
 use serde::Serialize;
 
-/// One instance in the drift window: per feature, its baseline bin and quantile rank.
+/// One instance in the drift window: per feature, then per prediction pseudo-feature, its
+/// baseline bin and quantile rank.
 type Observed = (Vec<Option<u16>>, Vec<Option<u8>>);
 
 /// Drift monitoring settings.
@@ -45,6 +49,7 @@ pub struct Telemetry {
     latency: HistogramVec,
     predictions: IntCounterVec,
     confidence: HistogramVec,
+    values: prometheus::Histogram,
     missing: IntCounterVec,
     out_of_range: IntCounterVec,
     invalid: IntCounterVec,
@@ -53,6 +58,7 @@ pub struct Telemetry {
     ks: GaugeVec,
     drift_flag: IntGaugeVec,
     model: (String, String),
+    labels: Vec<String>,
     config: DriftConfig,
     baselines: Baselines,
     window: Mutex<VecDeque<Observed>>,
@@ -94,10 +100,15 @@ struct Event {
     error: Option<EventError>,
 }
 
+/// A classification (`label`, `confidence`) or a regression (`value`) prediction.
 #[derive(serde::Deserialize)]
 struct EventPrediction {
-    label: String,
-    confidence: f64,
+    #[serde(default)]
+    label: Option<String>,
+    #[serde(default)]
+    confidence: Option<f64>,
+    #[serde(default)]
+    value: Option<f64>,
 }
 
 #[derive(serde::Deserialize)]
@@ -119,7 +130,25 @@ impl Telemetry {
             let baseline: Baseline = serde_json::from_value(f["baseline"].clone())?;
             features.push((name, baseline));
         }
-        let baselines = Baselines::from_features(features.iter().map(|(n, b)| (n.clone(), b)));
+        let prediction: PredictionBaseline = match meta.get("prediction_baseline") {
+            Some(p) => serde_json::from_value(p.clone())?,
+            None => PredictionBaseline::default(),
+        };
+        let baselines = Baselines::from_features(features.iter().map(|(n, b)| (n.clone(), b)))
+            .with_prediction(&prediction);
+        let labels: Vec<String> = meta["labels"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|l| l.as_str().map(String::from))
+            .collect();
+        // Predicted values are bucketed at the training predictions' deciles.
+        let value_buckets = prediction
+            .value
+            .as_ref()
+            .and_then(|b| b.edges.clone())
+            .filter(|e| !e.is_empty() && e.windows(2).all(|w| w[0] < w[1]))
+            .unwrap_or_else(|| vec![0.0]);
         let model = (
             meta["name"].as_str().unwrap_or_default().to_string(),
             meta["version"].as_str().unwrap_or_default().to_string(),
@@ -165,6 +194,17 @@ impl Telemetry {
                 &["label"],
                 vec![0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0],
             )?,
+            values: {
+                let h = prometheus::Histogram::with_opts(
+                    HistogramOpts::new(
+                        "prediction_value",
+                        "Predicted values (regression), bucketed at the training predictions' deciles",
+                    )
+                    .buckets(value_buckets),
+                )?;
+                registry.register(Box::new(h.clone()))?;
+                h
+            },
             missing: counter(
                 "feature_missing_total",
                 "Instances where an optional feature was absent or null",
@@ -207,6 +247,7 @@ impl Telemetry {
             },
             registry,
             model,
+            labels,
             config,
             baselines,
             window: Mutex::new(VecDeque::new()),
@@ -249,15 +290,21 @@ impl Telemetry {
 
     fn ingest(&self, e: Event) {
         for p in &e.predictions {
-            self.predictions.with_label_values(&[&p.label]).inc();
-            self.confidence
-                .with_label_values(&[&p.label])
-                .observe(p.confidence);
+            if let (Some(label), Some(confidence)) = (&p.label, p.confidence) {
+                self.predictions.with_label_values(&[label]).inc();
+                self.confidence
+                    .with_label_values(&[label])
+                    .observe(confidence);
+            }
+            if let Some(v) = p.value {
+                self.values.observe(v);
+            }
         }
         if let Some(err) = &e.error {
             for d in &err.details {
                 let feature = d.field.rsplit('.').next().unwrap_or(&d.field);
-                if self.baselines.names().iter().any(|n| n == feature) {
+                let inputs = &self.baselines.names()[..self.baselines.inputs()];
+                if inputs.iter().any(|n| n == feature) {
                     self.invalid.with_label_values(&[feature]).inc();
                     if d.problem.contains("outside the valid range") {
                         self.out_of_range.with_label_values(&[feature]).inc();
@@ -269,9 +316,10 @@ impl Telemetry {
             return;
         };
         let names = self.baselines.names();
+        let inputs = self.baselines.inputs();
         let mut window = self.window.lock().unwrap();
-        for (b, r) in bins.into_iter().zip(ranks) {
-            if b.len() != names.len() || r.len() != names.len() {
+        for (i, (mut b, mut r)) in bins.into_iter().zip(ranks).enumerate() {
+            if b.len() != inputs || r.len() != inputs {
                 continue; // an event from another bundle: not ours to judge
             }
             for (f, bin) in b.iter().enumerate() {
@@ -279,10 +327,32 @@ impl Telemetry {
                     self.missing.with_label_values(&[&names[f]]).inc();
                 }
             }
+            // The prediction's pseudo-features, bucketed here from the event.
+            b.resize(names.len(), None);
+            r.resize(names.len(), None);
+            if let Some(p) = e.predictions.get(i).and_then(|p| self.prediction(p)) {
+                for (f, bucket) in self.baselines.prediction_buckets(&p) {
+                    b[f] = Some(bucket.bin);
+                    r[f] = bucket.rank;
+                }
+            }
             window.push_back((b, r));
             while window.len() > self.config.window {
                 window.pop_front();
             }
+        }
+    }
+
+    /// An event's prediction in the pipeline's terms (the label by its index).
+    fn prediction(&self, p: &EventPrediction) -> Option<Prediction> {
+        match (&p.label, p.confidence, p.value) {
+            (Some(label), Some(confidence), _) => Some(Prediction::Class {
+                label: self.labels.iter().position(|l| l == label)?,
+                probabilities: Vec::new(),
+                confidence,
+            }),
+            (_, _, Some(v)) => Some(Prediction::Value(v)),
+            _ => None,
         }
     }
 
