@@ -18,9 +18,10 @@ venv=target/bench-venv
 import sys; sys.path.insert(0, "models")
 import joblib, train
 from sklearn.model_selection import train_test_split
-frame, y, labels, spec = train.breast_cancer()
-x_train, _, y_train, _ = train_test_split(frame, y, test_size=train.HOLDOUT_FRACTION, random_state=train.SEED, stratify=y)
-pipe = train.build_pipeline(spec).fit(x_train, y_train)
+frame, target, _task, _source = train.breast_cancer()
+x, y = frame.drop(columns=target), frame[target]
+x_train, _, y_train, _ = train_test_split(x, y, test_size=train.HOLDOUT_FRACTION, random_state=train.SEED, stratify=y)
+pipe = train.m_breast_cancer().fit(x_train, y_train)
 joblib.dump(pipe, "target/bench-breast-cancer.joblib")
 PY
 body=$(python3 -c 'import json; r=json.load(open("models/breast-cancer/reference.json")); print(json.dumps({"features": r["rows"][0]["features"]}))')

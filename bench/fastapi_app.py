@@ -34,8 +34,8 @@ def health():
 @app.post("/predict")
 def predict(req: PredictRequest):
     frame = pd.DataFrame([req.features.model_dump()], columns=columns)
-    label = int(pipeline.predict(frame)[0])
     proba = pipeline.predict_proba(frame)[0]
+    label = int(proba.argmax())  # classes_ order = the manifest's labels
     return {
         "model": {"name": manifest["name"], "version": manifest["version"]},
         "predictions": [
