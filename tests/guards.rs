@@ -33,6 +33,7 @@ fn limits() -> ServeLimits {
         max_concurrent: 4,
         max_body_bytes: 1000,
         deadline: Duration::from_millis(300),
+        ..ServeLimits::default()
     }
 }
 

@@ -121,6 +121,13 @@ struct Guards {
     /// Per-request deadline in milliseconds (504 above; the instance is discarded).
     #[arg(long, default_value_t = ServeLimits::default().deadline.as_millis() as u64)]
     deadline_ms: u64,
+    /// Milliseconds a client has for a request's headers (else the connection is closed)
+    /// and, separately, for its whole body (else 408).
+    #[arg(long, default_value_t = ServeLimits::default().read_timeout.as_millis() as u64)]
+    read_timeout_ms: u64,
+    /// Open connections at once; more are closed when accepted.
+    #[arg(long, default_value_t = ServeLimits::default().max_connections)]
+    max_connections: usize,
     /// Per-instance linear memory cap in MiB (a guest over it fails with a 500).
     #[arg(long, default_value_t = PoolLimits::default().max_memory_bytes >> 20)]
     memory_mib: usize,
@@ -263,6 +270,8 @@ async fn serve(component: &ComponentArg, listen: SocketAddr, guards: &Guards) ->
         max_concurrent: guards.max_concurrent,
         max_body_bytes: guards.max_body_bytes,
         deadline: std::time::Duration::from_millis(guards.deadline_ms),
+        read_timeout: std::time::Duration::from_millis(guards.read_timeout_ms),
+        max_connections: guards.max_connections,
     };
     let drift = DriftConfig {
         window: guards.drift_window,

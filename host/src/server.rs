@@ -1,11 +1,16 @@
 //! `host serve`: an HTTP/1.1 server (hyper, tokio) that gives every request a fresh
 //! instance of the component from its `InstancePre`, like Spin, and guards it:
-//! - a concurrency limit: over it, 503 with `Retry-After`, never an unbounded queue;
+//! - a concurrency limit: over it, 503 with `Retry-After`, never an unbounded queue; the
+//!   permit is taken only once the whole body is in, so slow clients cannot hold it;
+//! - a read timeout for headers (connection closed) and for the whole body (408), and a
+//!   cap on open connections (more are closed at once);
 //! - the body limit, enforced before the guest sees a byte (413);
 //! - a per-request deadline by epoch interruption (504; the instance is discarded);
 //! - the per-instance memory cap (a guest over it fails its own request with a 500).
 //!
-//! A guest that traps fails only its own request, with a JSON error. The host also
+//! A guest that traps fails only its own request, with a JSON error that carries a
+//! stable code and the request id, never the trap's details (those go to the host log
+//! under the same id). The host also
 //! answers `GET /metrics` (Prometheus) and `GET /drift` from what instances reported.
 
 use std::convert::Infallible;
@@ -38,6 +43,11 @@ pub struct ServeLimits {
     pub max_body_bytes: usize,
     /// Wall-clock budget of one request's guest execution; over it, 504.
     pub deadline: Duration,
+    /// Time a client has to send a request's headers (else the connection is closed) and,
+    /// separately, its whole body (else 408).
+    pub read_timeout: Duration,
+    /// Connections open at once; more are closed as soon as they are accepted.
+    pub max_connections: usize,
 }
 
 impl Default for ServeLimits {
@@ -46,6 +56,8 @@ impl Default for ServeLimits {
             max_concurrent: 32,
             max_body_bytes: pipeline::MAX_BODY_BYTES,
             deadline: Duration::from_secs(2),
+            read_timeout: Duration::from_secs(5),
+            max_connections: 1024,
         }
     }
 }
@@ -58,6 +70,7 @@ pub struct Server {
     telemetry: Arc<Telemetry>,
     limits: ServeLimits,
     permits: Arc<Semaphore>,
+    connections: Arc<Semaphore>,
 }
 
 impl Server {
@@ -74,6 +87,7 @@ impl Server {
         crate::runtime::start_epoch_ticker(runtime.engine());
         Ok(Arc::new(Server {
             permits: Arc::new(Semaphore::new(limits.max_concurrent)),
+            connections: Arc::new(Semaphore::new(limits.max_connections)),
             runtime,
             telemetry,
             limits,
@@ -109,19 +123,28 @@ pub async fn serve(
         // TCP_NODELAY, Nagle holds the body until the client's delayed ACK (~40 ms;
         // measured as the p99 under wrk).
         let _ = stream.set_nodelay(true);
+        let Ok(connection) = server.connections.clone().try_acquire_owned() else {
+            tracing::warn!(%peer, "connection cap reached; closing");
+            continue;
+        };
         let server = server.clone();
         tokio::spawn(async move {
+            let read_timeout = server.limits.read_timeout;
             let service = hyper::service::service_fn(move |req| {
                 let server = server.clone();
                 async move { Ok::<_, Infallible>(handle(&server, req).await) }
             });
             if let Err(e) = http1::Builder::new()
                 .keep_alive(true)
+                // Without a timer hyper's header timeout is inert.
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(read_timeout)
                 .serve_connection(TokioIo::new(stream), service)
                 .await
             {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
+            drop(connection);
         });
     }
 }
@@ -178,6 +201,20 @@ pub async fn handle(server: &Arc<Server>, req: hyper::Request<Incoming>) -> Resp
         let body = serde_json::to_string(&server.telemetry.drift()).expect("plain JSON");
         return text_response(200, "application/json", body);
     }
+    let request_id = request_id(&req);
+    // The body first (bounded in size and time), so the permit is only ever held by a
+    // request that is ready to run.
+    let req = match read_body(&server.limits, req).await {
+        Ok(req) => req,
+        Err(failure) => {
+            let response = failure.response(&server.limits, &request_id);
+            let status = response.status().as_u16();
+            server
+                .telemetry
+                .record(&path, status, start.elapsed().as_secs_f64(), None, b"");
+            return response;
+        }
+    };
     let Ok(permit) = server.permits.clone().try_acquire_owned() else {
         let mut r = error_response(
             503,
@@ -193,7 +230,7 @@ pub async fn handle(server: &Arc<Server>, req: hyper::Request<Incoming>) -> Resp
     };
     let (response, finished) = match run_guest(server, req).await {
         Ok(r) => r,
-        Err(failure) => (failure.response(&server.limits), None),
+        Err(failure) => (failure.response(&server.limits, &request_id), None),
     };
     let status = response.status().as_u16();
     let seconds = start.elapsed().as_secs_f64();
@@ -215,20 +252,29 @@ pub async fn handle(server: &Arc<Server>, req: hyper::Request<Incoming>) -> Resp
 /// Why a request got no answer from its guest.
 enum Failure {
     BodyTooLarge,
+    BodyTimeout,
     Deadline,
     MemoryCap(usize),
     Guest(wasmtime::Error),
 }
 
 impl Failure {
-    fn response(&self, limits: &ServeLimits) -> Response {
-        match self {
+    fn response(&self, limits: &ServeLimits, request_id: &str) -> Response {
+        let mut response = match self {
             Failure::BodyTooLarge => error_response(
                 413,
                 "payload_too_large",
                 &format!(
                     "request body exceeds the limit of {} bytes",
                     limits.max_body_bytes
+                ),
+            ),
+            Failure::BodyTimeout => error_response(
+                408,
+                "request_timeout",
+                &format!(
+                    "the request body did not arrive within {:?}",
+                    limits.read_timeout
                 ),
             ),
             Failure::Deadline => error_response(
@@ -244,23 +290,48 @@ impl Failure {
                     cap >> 20
                 ),
             ),
+            // The error (a trap with its wasm backtrace) is for the operator's log only.
             Failure::Guest(e) => {
-                tracing::error!(error = format!("{e:#}"), "the function failed");
-                error_response(500, "internal", &format!("the function failed: {e}"))
+                tracing::error!(request_id, error = format!("{e:#}"), "the function failed");
+                error_response(
+                    500,
+                    "internal",
+                    &format!(
+                        "the function failed; the host log has the details under request id {request_id}"
+                    ),
+                )
             }
+        };
+        if let Ok(v) = hyper::header::HeaderValue::from_str(request_id) {
+            response.headers_mut().insert("x-request-id", v);
         }
+        response
     }
 }
 
-type Finished = std::pin::Pin<Box<dyn Future<Output = (Option<usize>, Bytes)> + Send>>;
+/// The client's `x-request-id` when it is sane (as the guest takes it), else a new one.
+fn request_id(req: &hyper::Request<Incoming>) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    req.headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|id| !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_graphic()))
+        .map(String::from)
+        .unwrap_or_else(|| {
+            let n = NEXT.fetch_add(1, Ordering::Relaxed);
+            format!("host-{:x}-{n}", std::process::id())
+        })
+}
 
-async fn run_guest(
-    server: &Arc<Server>,
+type FullRequest = hyper::Request<http_body_util::combinators::BoxBody<Bytes, hyper::Error>>;
+
+/// The whole body, within the size limit (by Content-Length when declared, and while
+/// reading otherwise) and the read timeout.
+async fn read_body(
+    limits: &ServeLimits,
     req: hyper::Request<Incoming>,
-) -> Result<(Response, Option<Finished>), Failure> {
-    let limits = server.limits;
-    // The body limit, before any instance exists: by Content-Length when declared, and
-    // while reading otherwise.
+) -> Result<FullRequest, Failure> {
     let declared = req
         .headers()
         .get(hyper::header::CONTENT_LENGTH)
@@ -269,25 +340,37 @@ async fn run_guest(
         return Err(Failure::BodyTooLarge);
     }
     let (parts, body) = req.into_parts();
-    let body = match Limited::new(body, limits.max_body_bytes).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(e)
+    let collect = Limited::new(body, limits.max_body_bytes).collect();
+    let body = match tokio::time::timeout(limits.read_timeout, collect).await {
+        Err(_) => return Err(Failure::BodyTimeout),
+        Ok(Ok(b)) => b.to_bytes(),
+        Ok(Err(e))
             if e.downcast_ref::<http_body_util::LengthLimitError>()
                 .is_some() =>
         {
             return Err(Failure::BodyTooLarge);
         }
-        Err(e) => {
+        Ok(Err(e)) => {
             return Err(Failure::Guest(wasmtime::format_err!(
                 "reading the request body: {e}"
             )));
         }
     };
-    let req = hyper::Request::from_parts(
+    Ok(hyper::Request::from_parts(
         parts,
-        Full::new(body).map_err(|never: Infallible| -> hyper::Error { match never {} }),
-    );
+        Full::new(body)
+            .map_err(|never: Infallible| -> hyper::Error { match never {} })
+            .boxed(),
+    ))
+}
 
+type Finished = std::pin::Pin<Box<dyn Future<Output = (Option<usize>, Bytes)> + Send>>;
+
+async fn run_guest(
+    server: &Arc<Server>,
+    req: FullRequest,
+) -> Result<(Response, Option<Finished>), Failure> {
+    let limits = server.limits;
     let runtime = &server.runtime;
     let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
     let mut store = runtime.new_store_with(Some(stderr.clone()));

@@ -1,0 +1,177 @@
+//! Hostile clients against `host serve`: slow or idle connections cannot hold the
+//! concurrency permits or the connection slots for long, and a failing function's answer
+//! carries no internals. Each attack with its expected status and a time bound.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{post_json, request, runtime};
+use host::server::{ServeLimits, Server, spawn_server};
+use host::telemetry::DriftConfig;
+use host::{PoolLimits, Runtime, guests};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+async fn server(rt: Arc<Runtime>, limits: ServeLimits) -> host::server::BackgroundServer {
+    let server = Server::new(rt, limits, DriftConfig::default())
+        .await
+        .unwrap();
+    spawn_server(server, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap()
+}
+
+fn limits() -> ServeLimits {
+    ServeLimits {
+        max_concurrent: 4,
+        read_timeout: Duration::from_millis(500),
+        ..ServeLimits::default()
+    }
+}
+
+/// A request head announcing a body it then does not send.
+fn stalled_head(length: usize) -> String {
+    format!(
+        "POST /predict HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {length}\r\n\r\n{{"
+    )
+}
+
+/// Reads until the peer closes or `limit` passes; returns what arrived and when it ended.
+async fn read_until_closed(stream: &mut TcpStream, limit: Duration) -> (String, Duration) {
+    let start = Instant::now();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match tokio::time::timeout(limit.saturating_sub(start.elapsed()), stream.read(&mut buf))
+            .await
+        {
+            Ok(Ok(0)) | Ok(Err(_)) | Err(_) => break,
+            Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+    (String::from_utf8_lossy(&got).into_owned(), start.elapsed())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_body_that_never_arrives_gets_408_within_the_read_timeout() {
+    let srv = server(runtime("breast-cancer").await, limits()).await;
+    let mut stream = TcpStream::connect(srv.addr).await.unwrap();
+    stream
+        .write_all(stalled_head(1000).as_bytes())
+        .await
+        .unwrap();
+    let (answer, took) = read_until_closed(&mut stream, Duration::from_secs(5)).await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("request_timeout"), "{answer}");
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn headers_that_never_finish_are_cut_off() {
+    let srv = server(runtime("breast-cancer").await, limits()).await;
+    let mut stream = TcpStream::connect(srv.addr).await.unwrap();
+    stream
+        .write_all(b"POST /predict HTTP/1.1\r\nho")
+        .await
+        .unwrap();
+    let (_, took) = read_until_closed(&mut stream, Duration::from_secs(5)).await;
+    assert!(took < Duration::from_secs(2), "still open after {took:?}");
+}
+
+/// Forty connections trickle bodies while four permits exist: a normal request is still
+/// served (the permit is taken only once a body is in), at its usual speed.
+#[tokio::test(flavor = "multi_thread")]
+async fn slow_clients_do_not_starve_normal_requests() {
+    let srv = server(
+        runtime("breast-cancer").await,
+        ServeLimits {
+            read_timeout: Duration::from_secs(5),
+            ..limits()
+        },
+    )
+    .await;
+    let mut slow = Vec::new();
+    for _ in 0..40 {
+        let mut s = TcpStream::connect(srv.addr).await.unwrap();
+        s.write_all(stalled_head(1000).as_bytes()).await.unwrap();
+        slow.push(s);
+    }
+    let row = common::reference("breast-cancer").rows[0].features.clone();
+    for _ in 0..10 {
+        let t = Instant::now();
+        let r = post_json(srv.addr, "/predict", &serde_json::json!({"features": row})).await;
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        assert!(
+            t.elapsed() < Duration::from_secs(1),
+            "took {:?}",
+            t.elapsed()
+        );
+    }
+    drop(slow);
+}
+
+/// Over the connection cap a new connection is closed at once; the open ones keep working.
+#[tokio::test(flavor = "multi_thread")]
+async fn connections_over_the_cap_are_closed() {
+    let srv = server(
+        runtime("breast-cancer").await,
+        ServeLimits {
+            max_connections: 4,
+            read_timeout: Duration::from_secs(5),
+            ..limits()
+        },
+    )
+    .await;
+    let mut idle = Vec::new();
+    for _ in 0..4 {
+        idle.push(TcpStream::connect(srv.addr).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut extra = TcpStream::connect(srv.addr).await.unwrap();
+    let _ = extra
+        .write_all(b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await;
+    let (answer, took) = read_until_closed(&mut extra, Duration::from_secs(3)).await;
+    assert!(answer.is_empty(), "{answer}");
+    assert!(took < Duration::from_secs(1), "took {took:?}");
+    drop(idle);
+    // Slots come back when connections end.
+    let addr: SocketAddr = srv.addr;
+    let start = Instant::now();
+    loop {
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        let _ = s
+            .write_all(b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n")
+            .await;
+        let (answer, _) = read_until_closed(&mut s, Duration::from_millis(500)).await;
+        if answer.starts_with("HTTP/1.1 200") {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "no slot came back"
+        );
+    }
+}
+
+/// A trap's answer is a stable code and the request id; the wasm backtrace stays in the
+/// host log.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_function_answers_without_internals() {
+    let rt = Runtime::load(guests::FAULT_GUEST.as_ref(), PoolLimits::default())
+        .await
+        .unwrap();
+    let srv = server(Arc::new(rt), limits()).await;
+    let r = request(srv.addr, "GET", "/trap", &[("x-request-id", "trap-1")], "").await;
+    assert_eq!(r.status, 500);
+    let body = String::from_utf8_lossy(&r.body).to_string();
+    assert_eq!(r.error_code(), "internal");
+    assert!(body.contains("trap-1"), "{body}");
+    for internal in ["backtrace", "wasm", "0x", "panicked"] {
+        assert!(!body.contains(internal), "{internal} in {body}");
+    }
+    assert_eq!(r.headers["x-request-id"], "trap-1");
+}
