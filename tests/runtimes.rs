@@ -106,9 +106,21 @@ async fn check_every_row(addr: SocketAddr, bundle: &str, what: &str) {
         (400, "malformed_json".into()),
         "{what}"
     );
-    let r = request(addr, "POST", "/predict", &[("content-type", "text/csv")], "1,2").await;
+    let r = request(
+        addr,
+        "POST",
+        "/predict",
+        &[("content-type", "text/csv")],
+        "1,2",
+    )
+    .await;
     assert_eq!(r.status, 415, "{what}");
-    let r = post_json(addr, "/predict", &json!({"features": {"no_such_feature": 1}})).await;
+    let r = post_json(
+        addr,
+        "/predict",
+        &json!({"features": {"no_such_feature": 1}}),
+    )
+    .await;
     assert_eq!(r.status, 422, "{what}");
 }
 
