@@ -80,6 +80,17 @@ pub struct BatchTimes {
     pub warm_wasm: Percentiles,
     pub warm_native: Percentiles,
     pub wasm_over_native_p50: f64,
+    /// The native predict's stages timed apart (p50 µs), same rows.
+    pub native_stages: Stages,
+}
+
+/// p50s of the native pipeline's stages for one batch: validation of the (name, value)
+/// pairs into rows, preprocessing into the estimator's input, the estimator with its link.
+#[derive(Debug, Serialize)]
+pub struct Stages {
+    pub validate_p50_us: f64,
+    pub transform_p50_us: f64,
+    pub estimator_p50_us: f64,
 }
 
 #[derive(Debug, Serialize)]
@@ -198,6 +209,7 @@ pub async fn run(opts: &BenchOptions) -> Result<Report> {
             wasm_over_native_p50: warm_wasm.p50_us / warm_native.p50_us,
             warm_wasm,
             warm_native,
+            native_stages: native_stages(&service, &rows, opts.iterations)?,
         });
     }
     let (warm_wasm, warm_native) = warm_times(&snap_rt, &service, &[row], opts.iterations).await?;
@@ -298,6 +310,59 @@ async fn warm_times(
         record(&mut native, t.elapsed());
     }
     Ok((Percentiles::of(&wasm), Percentiles::of(&native)))
+}
+
+/// The native predict of `rows`, stage by stage (`iterations` times each).
+fn native_stages(
+    service: &pipeline::Service,
+    rows: &[&serde_json::Map<String, serde_json::Value>],
+    iterations: usize,
+) -> Result<Stages> {
+    let pairs: Vec<Vec<(String, pipeline::FeatureValue)>> = rows
+        .iter()
+        .map(|r| {
+            r.iter()
+                .map(|(k, v)| (k.clone(), pipeline::FeatureValue::from_json(v)))
+                .collect()
+        })
+        .collect();
+    let validate = || {
+        pairs
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                service
+                    .schema()
+                    .validate_with(r.iter().map(|(k, v)| (k.as_str(), v.clone())), || {
+                        format!("instances[{i}]")
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| wasmtime::format_err!("{e:?}"))
+    };
+    let valid = validate()?;
+    let input = service.transform(&valid);
+    let (mut v, mut t, mut e) = (histogram(), histogram(), histogram());
+    for _ in 0..iterations.max(100) {
+        let start = Instant::now();
+        std::hint::black_box(validate()?);
+        record(&mut v, start.elapsed());
+        let start = Instant::now();
+        std::hint::black_box(service.transform(std::hint::black_box(&valid)));
+        record(&mut t, start.elapsed());
+        let start = Instant::now();
+        let p = service
+            .model()
+            .predict(std::hint::black_box(&input))
+            .map_err(|e| wasmtime::format_err!("{e}"))?;
+        std::hint::black_box(p);
+        record(&mut e, start.elapsed());
+    }
+    Ok(Stages {
+        validate_p50_us: Percentiles::of(&v).p50_us,
+        transform_p50_us: Percentiles::of(&t).p50_us,
+        estimator_p50_us: Percentiles::of(&e).p50_us,
+    })
 }
 
 async fn instance_times(rt: &Runtime, input: &[Vec<Feature>], n: usize) -> Result<InstanceTimes> {
@@ -427,6 +492,11 @@ pub fn print(r: &Report) {
         println!(
             "batch {:>3}: wasm p50 {:>9.1} µs  native p50 {:>9.1} µs  ({:.2}×)",
             b.batch, b.warm_wasm.p50_us, b.warm_native.p50_us, b.wasm_over_native_p50
+        );
+        let st = &b.native_stages;
+        println!(
+            "           native stages p50: validate {:.1} µs, preprocess {:.1} µs, estimator {:.1} µs",
+            st.validate_p50_us, st.transform_p50_us, st.estimator_p50_us
         );
     }
     for h in &r.http {

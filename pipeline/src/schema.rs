@@ -112,6 +112,9 @@ struct Feature {
 pub struct Schema {
     features: Vec<Feature>,
     index: HashMap<String, usize>,
+    /// Feature indices in byte order of their names: the order of a JSON object's keys
+    /// (serde_json's map is sorted), and so of most inputs, which `validate` tries first.
+    sorted: Vec<usize>,
 }
 
 impl Schema {
@@ -172,7 +175,13 @@ impl Schema {
                 required: f.required,
             });
         }
-        Ok(Schema { features, index })
+        let mut sorted: Vec<usize> = (0..features.len()).collect();
+        sorted.sort_by(|a, b| features[*a].name.cmp(&features[*b].name));
+        Ok(Schema {
+            features,
+            index,
+            sorted,
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -219,22 +228,33 @@ impl Schema {
         inputs: impl IntoIterator<Item = (&'a str, FeatureValue)>,
         prefix: &str,
     ) -> Result<Row, Vec<FieldProblem>> {
+        self.validate_with(inputs, || prefix.to_string())
+    }
+
+    /// `validate`, with the prefix made only when there is a problem to name.
+    pub fn validate_with<'a>(
+        &self,
+        inputs: impl IntoIterator<Item = (&'a str, FeatureValue)>,
+        prefix: impl Fn() -> String,
+    ) -> Result<Row, Vec<FieldProblem>> {
         let field = |name: &str| {
+            let prefix = prefix();
             if prefix.is_empty() {
                 name.to_string()
             } else {
                 format!("{prefix}.{name}")
             }
         };
-        let mut cells: Vec<Option<Cell>> = vec![None; self.features.len()];
-        let mut seen = vec![false; self.features.len()];
+        let n = self.features.len();
+        let mut cells: Vec<Option<Cell>> = vec![None; n];
+        let mut seen = Seen::new(n);
         let mut problems = Vec::new();
-        for (name, value) in inputs {
-            let Some(i) = self.index_of(name) else {
+        for (pos, (name, value)) in inputs.into_iter().enumerate() {
+            let Some(i) = self.lookup(pos, name) else {
                 problems.push(FieldProblem::new(field(name), self.unknown_feature(name)));
                 continue;
             };
-            if std::mem::replace(&mut seen[i], true) {
+            if seen.insert(i) {
                 problems.push(FieldProblem::new(
                     field(name),
                     "feature given more than once",
@@ -247,7 +267,7 @@ impl Schema {
             }
         }
         for (i, f) in self.features.iter().enumerate() {
-            if f.required && !seen[i] {
+            if f.required && !seen.contains(i) {
                 problems.push(FieldProblem::new(
                     field(&f.name),
                     "required feature is missing",
@@ -259,6 +279,23 @@ impl Schema {
         } else {
             Err(problems)
         }
+    }
+
+    /// The index of the feature `name`, the `pos`-th input: a name compare when the
+    /// inputs come in schema or name order (nearly always), a hash lookup otherwise.
+    #[inline]
+    fn lookup(&self, pos: usize, name: &str) -> Option<usize> {
+        if let Some(f) = self.features.get(pos)
+            && f.name == name
+        {
+            return Some(pos);
+        }
+        if let Some(&i) = self.sorted.get(pos)
+            && self.features[i].name == name
+        {
+            return Some(i);
+        }
+        self.index_of(name)
     }
 
     fn check(&self, f: &Feature, value: FeatureValue) -> Result<Option<Cell>, String> {
@@ -320,6 +357,44 @@ impl Schema {
         match closest {
             Some((_, suggestion)) => format!("unknown feature; did you mean `{suggestion}`?"),
             None => "unknown feature".into(),
+        }
+    }
+}
+
+/// Which features an instance has given, without allocating for up to 256 features.
+enum Seen {
+    Small([u64; 4]),
+    Large(Vec<bool>),
+}
+
+impl Seen {
+    fn new(n: usize) -> Self {
+        if n <= 256 {
+            Seen::Small([0; 4])
+        } else {
+            Seen::Large(vec![false; n])
+        }
+    }
+
+    /// Marks feature `i`; whether it was marked already.
+    #[inline]
+    fn insert(&mut self, i: usize) -> bool {
+        match self {
+            Seen::Small(bits) => {
+                let (word, bit) = (i / 64, 1u64 << (i % 64));
+                let was = bits[word] & bit != 0;
+                bits[word] |= bit;
+                was
+            }
+            Seen::Large(v) => std::mem::replace(&mut v[i], true),
+        }
+    }
+
+    #[inline]
+    fn contains(&self, i: usize) -> bool {
+        match self {
+            Seen::Small(bits) => bits[i / 64] & (1u64 << (i % 64)) != 0,
+            Seen::Large(v) => v[i],
         }
     }
 }
@@ -474,6 +549,34 @@ mod tests {
         let body: Value = serde_json::from_str(r#"{"x": 1e400}"#).unwrap();
         let got = s.validate_json(body.as_object().unwrap(), "").unwrap_err();
         assert_eq!(got, [FieldProblem::new("x", "not a finite number")]);
+    }
+
+    #[test]
+    fn any_input_order_gives_the_same_row() {
+        let s = testdata::schema();
+        let x = ("x", FeatureValue::Number(2.5));
+        let color = ("color", FeatureValue::Category("blue".into()));
+        let n = ("n", FeatureValue::Integer(7));
+        let want = s
+            .validate([x.clone(), color.clone(), n.clone()], "")
+            .unwrap();
+        for order in [
+            [color.clone(), n.clone(), x.clone()],
+            [n.clone(), x.clone(), color.clone()],
+            [x.clone(), n.clone(), color.clone()],
+        ] {
+            assert_eq!(s.validate(order, "").unwrap(), want);
+        }
+        let got = s
+            .validate_with([color.clone(), color, ("y", FeatureValue::Missing)], || {
+                "instances[2]".into()
+            })
+            .unwrap_err();
+        let fields: Vec<&str> = got.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            ["instances[2].color", "instances[2].y", "instances[2].x"]
+        );
     }
 
     #[test]

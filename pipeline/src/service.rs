@@ -194,7 +194,10 @@ impl Service {
                 ));
                 break;
             }
-            match self.schema.validate(inst, &format!("instances[{i}]")) {
+            match self
+                .schema
+                .validate_with(inst, || format!("instances[{i}]"))
+            {
                 Ok(row) => rows.push(row),
                 Err(p) => problems.extend(p),
             }
