@@ -26,6 +26,8 @@ fn main() {
         "pipeline",
         "wit",
         "tests/fault-guest",
+        // The workspace manifest holds the release profile the guest is built with.
+        "Cargo.toml",
         "Cargo.lock",
         ".cargo/config.toml",
         "rust-toolchain.toml",

@@ -14,12 +14,25 @@ use std::time::{Duration, Instant};
 use common::{bundles, post_json, reference, request};
 use serde_json::json;
 
-/// A runtime's process, killed when dropped.
+/// A runtime's process group, killed when dropped: `spin up` runs the HTTP trigger as a
+/// child process, which would outlive a kill of `spin up` alone.
 struct Served(Child);
 
 impl Drop for Served {
     fn drop(&mut self) {
-        let _ = self.0.kill();
+        let group = -(self.0.id() as i32);
+        // Ctrl-C first: Spin then removes the temporary app directory it made.
+        // SAFETY: kill(2) on the process group this test created (see `serve`).
+        unsafe { libc::kill(group, libc::SIGINT) };
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(3) {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // SAFETY: as above; whatever is left of the group.
+        unsafe { libc::kill(group, libc::SIGKILL) };
         let _ = self.0.wait();
     }
 }
@@ -47,7 +60,10 @@ fn free_addr() -> SocketAddr {
 
 /// Starts `cmd` and waits (at most 60 s) until `/health` answers on `addr`.
 async fn serve(mut cmd: Command, addr: SocketAddr, what: &str) -> Served {
+    use std::os::unix::process::CommandExt;
     let child = cmd
+        // Its own process group, so that drop can end the runtime's children too.
+        .process_group(0)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
