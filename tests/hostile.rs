@@ -175,3 +175,59 @@ async fn a_failing_function_answers_without_internals() {
     }
     assert_eq!(r.headers["x-request-id"], "trap-1");
 }
+
+/// Bodies built to make validation expensive or its answer huge, just under the body
+/// limit: each is a 422 with at most `MAX_PROBLEMS` details, nothing echoed at length,
+/// well within the deadline, and the server answers normally afterwards. (Before the
+/// bounds, the first was a 500 carrying a wasm backtrace and the second a 504 after 2 s
+/// of "did you mean" edit distances.)
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_bodies_get_a_small_fast_422() {
+    use serde_json::json;
+    let srv = server(runtime("breast-cancer").await, limits()).await;
+    let many_keys: serde_json::Map<String, serde_json::Value> =
+        (0..70_000).map(|i| (format!("k{i}"), json!(1))).collect();
+    let cases = [
+        ("70,000 unknown keys", json!({ "features": many_keys })),
+        (
+            "one 1 MB key",
+            json!({"features": {"x".repeat(1_000_000): 1}}),
+        ),
+        (
+            "a 1 MB near-miss key",
+            json!({"features": {"mean_radiuz".repeat(90_000): 1}}),
+        ),
+        (
+            "256 instances of 300 unknown keys",
+            json!({"instances": vec![
+                (0..300).map(|i| (format!("k{i}"), json!(1))).collect::<serde_json::Map<_, _>>();
+                256
+            ]}),
+        ),
+    ];
+    for (what, body) in cases {
+        let bytes = serde_json::to_vec(&body).unwrap();
+        assert!(
+            bytes.len() <= pipeline::MAX_BODY_BYTES,
+            "{what}: {}",
+            bytes.len()
+        );
+        let t = Instant::now();
+        let r = post_json(srv.addr, "/predict", &body).await;
+        let took = t.elapsed();
+        assert_eq!(
+            r.status,
+            422,
+            "{what}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
+        let details = r.json()["error"]["details"].as_array().unwrap().len();
+        assert!(details <= pipeline::api::MAX_PROBLEMS, "{what}: {details}");
+        assert!(r.body.len() < 64 << 10, "{what}: {} bytes", r.body.len());
+        assert!(took < Duration::from_secs(1), "{what}: took {took:?}");
+        eprintln!("{what}: 422 in {took:?}, {} bytes", r.body.len());
+    }
+    let row = common::reference("breast-cancer").rows[0].features.clone();
+    let r = post_json(srv.addr, "/predict", &serde_json::json!({"features": row})).await;
+    assert_eq!(r.status, 200);
+}

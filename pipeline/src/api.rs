@@ -9,6 +9,8 @@ use crate::schema::{FieldProblem, Row, Schema};
 
 /// Most instances one `/predict` call may carry.
 pub const MAX_BATCH: usize = 256;
+/// Most problems one error lists (the message gives the total).
+pub const MAX_PROBLEMS: usize = 100;
 /// Largest request body accepted, in bytes (a full batch of the widest bundle is ~300 KB).
 pub const MAX_BODY_BYTES: usize = 1 << 20;
 
@@ -42,12 +44,19 @@ impl ApiError {
         )
     }
 
-    pub fn invalid_input(details: Vec<FieldProblem>) -> Self {
+    /// A 422 listing the problems; at most `MAX_PROBLEMS` of them (the message gives the
+    /// total), so the answer and the request's event stay small whatever the body.
+    pub fn invalid_input(mut details: Vec<FieldProblem>) -> Self {
         let n = details.len();
-        let message = format!(
-            "{n} problem{} with the input; see details",
-            if n == 1 { "" } else { "s" }
-        );
+        let message = if n > MAX_PROBLEMS {
+            details.truncate(MAX_PROBLEMS);
+            format!("{n} problems with the input; the first {MAX_PROBLEMS} are in details")
+        } else {
+            format!(
+                "{n} problem{} with the input; see details",
+                if n == 1 { "" } else { "s" }
+            )
+        };
         ApiError {
             details,
             ..Self::new(422, "invalid_input", message)
@@ -340,6 +349,35 @@ mod tests {
             assert_eq!((e.status, e.code), (422, "invalid_input"), "{body}");
             assert_eq!(fields(&e), [field], "{body}");
         }
+    }
+
+    #[test]
+    fn an_error_lists_at_most_max_problems_and_echoes_nothing_at_length() {
+        let problems: Vec<FieldProblem> = (0..MAX_PROBLEMS + 7)
+            .map(|i| {
+                FieldProblem::new(format!("features.{}", "k".repeat(i * 10)), "x".repeat(5000))
+            })
+            .collect();
+        let e = ApiError::invalid_input(problems);
+        assert_eq!(e.details.len(), MAX_PROBLEMS);
+        assert_eq!(
+            e.message,
+            format!(
+                "{} problems with the input; the first {MAX_PROBLEMS} are in details",
+                MAX_PROBLEMS + 7
+            )
+        );
+        assert!(
+            e.details
+                .iter()
+                .all(|d| d.field.len() <= 128 + '…'.len_utf8())
+        );
+        assert!(
+            e.details
+                .iter()
+                .all(|d| d.problem.len() <= 512 + '…'.len_utf8())
+        );
+        assert!(e.details[99].field.ends_with('…'));
     }
 
     #[test]

@@ -57,13 +57,31 @@ pub struct FieldProblem {
     pub problem: String,
 }
 
+/// Longest field name and problem text an error echoes: a client's 1 MB key or category
+/// must not come back (or reach the event log) whole.
+const MAX_FIELD_BYTES: usize = 128;
+const MAX_PROBLEM_BYTES: usize = 512;
+
 impl FieldProblem {
     pub fn new(field: impl Into<String>, problem: impl Into<String>) -> Self {
         FieldProblem {
-            field: field.into(),
-            problem: problem.into(),
+            field: truncated(field.into(), MAX_FIELD_BYTES),
+            problem: truncated(problem.into(), MAX_PROBLEM_BYTES),
         }
     }
+}
+
+/// `s` cut to at most `max` bytes (on a char boundary), marked with `…` when cut.
+fn truncated(mut s: String, max: usize) -> String {
+    if s.len() > max {
+        let mut end = max;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+        s.push('…');
+    }
+    s
 }
 
 /// A validated value.
@@ -347,10 +365,19 @@ impl Schema {
         }
     }
 
+    /// "unknown feature", with a hint when a feature is within 3 edits. The edit distance
+    /// is only computed for names whose length is within 3 of the candidate's (a farther
+    /// one cannot be within 3 edits) and of sane length, so a hostile key costs O(1).
     fn unknown_feature(&self, name: &str) -> String {
+        const MAX_HINTED_NAME: usize = 256;
+        if name.len() > MAX_HINTED_NAME {
+            return "unknown feature".into();
+        }
+        let chars = name.chars().count();
         let closest = self
             .features
             .iter()
+            .filter(|f| f.name.chars().count().abs_diff(chars) <= 3)
             .map(|f| (edit_distance(name, &f.name), &f.name))
             .min()
             .filter(|(d, _)| *d <= 3);
