@@ -13,9 +13,8 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{post_json, repo_root};
+use common::repo_root;
 use host::PoolLimits;
-use serde_json::json;
 
 /// The pack venv's python (creating the venv on first use).
 fn python() -> PathBuf {
@@ -55,21 +54,6 @@ fn case_bundles() -> Vec<PathBuf> {
     dirs
 }
 
-fn prediction(p: &serde_json::Value, labels: &[String]) -> pipeline::Prediction {
-    if let Some(v) = p.get("value") {
-        return pipeline::Prediction::Value(v.as_f64().unwrap());
-    }
-    let label = p["label"].as_str().unwrap();
-    pipeline::Prediction::Class {
-        label: labels.iter().position(|l| l == label).unwrap(),
-        probabilities: labels
-            .iter()
-            .map(|l| p["probabilities"][l].as_f64().unwrap())
-            .collect(),
-        confidence: p["confidence"].as_f64().unwrap(),
-    }
-}
-
 /// Every reference row over HTTP, batched, against the reference.
 async fn check_over_http(dir: &Path, runtime: host::Runtime) -> f64 {
     let reference = pipeline::reference::Reference::from_json(
@@ -79,33 +63,7 @@ async fn check_over_http(dir: &Path, runtime: host::Runtime) -> f64 {
     let srv = host::server::spawn(std::sync::Arc::new(runtime), "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
-    let mut worst = 0.0f64;
-    let mut checked = 0;
-    for rows in reference.rows.chunks(pipeline::MAX_BATCH) {
-        let instances: Vec<_> = rows.iter().map(|r| &r.features).collect();
-        let reply = post_json(srv.addr, "/predict", &json!({ "instances": instances })).await;
-        assert_eq!(
-            reply.status,
-            200,
-            "{}: {}",
-            dir.display(),
-            String::from_utf8_lossy(&reply.body)
-        );
-        let body = reply.json();
-        let answers = body["predictions"].as_array().unwrap();
-        assert_eq!(answers.len(), rows.len());
-        for (p, r) in answers.iter().zip(rows) {
-            let got = prediction(p, &reference.labels);
-            let diff = r
-                .check(&got, &reference.labels)
-                .unwrap_or_else(|m| panic!("{} ({}): {m}", dir.display(), r.origin));
-            worst = worst.max(diff);
-            checked += 1;
-        }
-    }
-    assert_eq!(checked, reference.rows.len());
-    assert!(checked > 0, "{}: no reference rows", dir.display());
-    worst
+    common::check_rows_over_http(srv.addr, &reference, &dir.display().to_string()).await
 }
 
 #[tokio::test(flavor = "multi_thread")]

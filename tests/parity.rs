@@ -19,22 +19,6 @@ fn typed_rows(reference: &pipeline::reference::Reference) -> Vec<Vec<typed::Feat
         .collect()
 }
 
-/// One `/predict` answer in the pipeline's terms.
-fn from_json(p: &serde_json::Value, labels: &[String]) -> Prediction {
-    if let Some(v) = p.get("value") {
-        return Prediction::Value(v.as_f64().unwrap());
-    }
-    let label = p["label"].as_str().unwrap();
-    Prediction::Class {
-        label: labels.iter().position(|l| l == label).unwrap(),
-        probabilities: labels
-            .iter()
-            .map(|l| p["probabilities"][l].as_f64().unwrap())
-            .collect(),
-        confidence: p["confidence"].as_f64().unwrap(),
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn typed_export_matches_the_pipeline_on_every_reference_row() {
     for bundle in bundles() {
@@ -74,7 +58,7 @@ async fn http_predict_matches_the_pipeline_on_every_reference_row() {
             );
             let body = reply.json();
             assert_eq!(body["model"]["name"], reference.model.as_str());
-            let got = from_json(&body["predictions"][0], &reference.labels);
+            let got = common::prediction(&body["predictions"][0], &reference.labels);
             if let Prediction::Class {
                 probabilities,
                 confidence,
@@ -103,7 +87,7 @@ async fn http_predict_matches_the_pipeline_on_every_reference_row() {
         let predictions = reply.json()["predictions"].as_array().unwrap().clone();
         assert_eq!(predictions.len(), batch.len());
         for (i, (p, r)) in predictions.iter().zip(&reference.rows).enumerate() {
-            if let Err(m) = r.check(&from_json(p, &reference.labels), &reference.labels) {
+            if let Err(m) = r.check(&common::prediction(p, &reference.labels), &reference.labels) {
                 panic!("{bundle} batch row {i}: {m}");
             }
         }

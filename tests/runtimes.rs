@@ -85,36 +85,8 @@ async fn serve(mut cmd: Command, addr: SocketAddr, what: &str) -> Served {
     }
 }
 
-fn prediction(p: &serde_json::Value, labels: &[String]) -> pipeline::Prediction {
-    if let Some(v) = p.get("value") {
-        return pipeline::Prediction::Value(v.as_f64().unwrap());
-    }
-    let label = p["label"].as_str().unwrap();
-    pipeline::Prediction::Class {
-        label: labels.iter().position(|l| l == label).unwrap(),
-        probabilities: labels
-            .iter()
-            .map(|l| p["probabilities"][l].as_f64().unwrap())
-            .collect(),
-        confidence: p["confidence"].as_f64().unwrap(),
-    }
-}
-
 async fn check_every_row(addr: SocketAddr, bundle: &str, what: &str) {
-    let reference = reference(bundle);
-    for rows in reference.rows.chunks(pipeline::MAX_BATCH) {
-        let instances: Vec<_> = rows.iter().map(|r| &r.features).collect();
-        let reply = post_json(addr, "/predict", &json!({ "instances": instances })).await;
-        assert_eq!(reply.status, 200, "{what} {bundle}");
-        let body = reply.json();
-        let answers = body["predictions"].as_array().unwrap();
-        assert_eq!(answers.len(), rows.len());
-        for (p, r) in answers.iter().zip(rows) {
-            if let Err(m) = r.check(&prediction(p, &reference.labels), &reference.labels) {
-                panic!("{what} {bundle} ({}): {m}", r.origin);
-            }
-        }
-    }
+    common::check_rows_over_http(addr, &reference(bundle), &format!("{what} {bundle}")).await;
     let json_ct = [("content-type", "application/json")];
     let r = request(addr, "POST", "/predict", &json_ct, "{\"features\": ").await;
     assert_eq!(

@@ -198,3 +198,54 @@ pub async fn raw_status(addr: SocketAddr, raw: &[u8]) -> u16 {
         .to_string();
     line.split(' ').nth(1).unwrap().parse().unwrap()
 }
+
+/// One `/predict` answer (`{"label", "probabilities", "confidence"}` or `{"value"}`) in
+/// the pipeline's terms, for comparing with a reference row.
+pub fn prediction(p: &serde_json::Value, labels: &[String]) -> pipeline::Prediction {
+    if let Some(v) = p.get("value") {
+        return pipeline::Prediction::Value(v.as_f64().unwrap());
+    }
+    let label = p["label"].as_str().unwrap();
+    pipeline::Prediction::Class {
+        label: labels.iter().position(|l| l == label).unwrap(),
+        probabilities: labels
+            .iter()
+            .map(|l| p["probabilities"][l].as_f64().unwrap())
+            .collect(),
+        confidence: p["confidence"].as_f64().unwrap(),
+    }
+}
+
+/// Every row of `reference` through `/predict` at `addr`, in batches, each within the
+/// reference's tolerances; returns the largest difference seen.
+pub async fn check_rows_over_http(addr: SocketAddr, reference: &Reference, what: &str) -> f64 {
+    let mut worst = 0.0f64;
+    let mut checked = 0;
+    for rows in reference.rows.chunks(pipeline::MAX_BATCH) {
+        let instances: Vec<_> = rows.iter().map(|r| &r.features).collect();
+        let reply = post_json(
+            addr,
+            "/predict",
+            &serde_json::json!({ "instances": instances }),
+        )
+        .await;
+        assert_eq!(
+            reply.status,
+            200,
+            "{what}: {}",
+            String::from_utf8_lossy(&reply.body)
+        );
+        let body = reply.json();
+        let answers = body["predictions"].as_array().unwrap();
+        assert_eq!(answers.len(), rows.len(), "{what}");
+        for (p, r) in answers.iter().zip(rows) {
+            let diff = r
+                .check(&prediction(p, &reference.labels), &reference.labels)
+                .unwrap_or_else(|m| panic!("{what} ({}): {m}", r.origin));
+            worst = worst.max(diff);
+            checked += 1;
+        }
+    }
+    assert!(checked > 0, "{what}: no reference rows");
+    worst
+}
