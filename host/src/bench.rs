@@ -297,14 +297,7 @@ async fn warm_times(
             .map_err(|e| wasmtime::format_err!("{e:?}"))?;
         record(&mut wasm, t.elapsed());
     }
-    let native_rows: Vec<Vec<(String, pipeline::FeatureValue)>> = rows
-        .iter()
-        .map(|r| {
-            r.iter()
-                .map(|(k, v)| (k.clone(), pipeline::FeatureValue::from_json(v)))
-                .collect()
-        })
-        .collect();
+    let native_rows = native_pairs(rows);
     let mut native = histogram();
     for _ in 0..iterations.max(100) {
         let t = Instant::now();
@@ -320,20 +313,26 @@ async fn warm_times(
     Ok((Percentiles::of(&wasm), Percentiles::of(&native)))
 }
 
+/// JSON rows as the `(name, value)` pairs the native typed predict takes.
+fn native_pairs(
+    rows: &[&serde_json::Map<String, serde_json::Value>],
+) -> Vec<Vec<(String, pipeline::FeatureValue)>> {
+    rows.iter()
+        .map(|r| {
+            r.iter()
+                .map(|(k, v)| (k.clone(), pipeline::FeatureValue::from_json(v)))
+                .collect()
+        })
+        .collect()
+}
+
 /// The native predict of `rows`, stage by stage (`iterations` times each).
 fn native_stages(
     service: &pipeline::Service,
     rows: &[&serde_json::Map<String, serde_json::Value>],
     iterations: usize,
 ) -> Result<Stages> {
-    let pairs: Vec<Vec<(String, pipeline::FeatureValue)>> = rows
-        .iter()
-        .map(|r| {
-            r.iter()
-                .map(|(k, v)| (k.clone(), pipeline::FeatureValue::from_json(v)))
-                .collect()
-        })
-        .collect();
+    let pairs = native_pairs(rows);
     let validate = || {
         pairs
             .iter()
