@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::request;
-use host::server::{ServeLimits, Server, spawn_server};
+use host::server::{ServeLimits, spawn_with};
 use host::telemetry::DriftConfig;
 use host::{PoolLimits, Runtime, guests};
 
@@ -20,12 +20,14 @@ async fn fault_server(limits: ServeLimits, memory_mib: usize) -> host::server::B
     let rt = Runtime::load(guests::FAULT_GUEST.as_ref(), pool)
         .await
         .unwrap();
-    let server = Server::new(Arc::new(rt), limits, DriftConfig::default())
-        .await
-        .unwrap();
-    spawn_server(server, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap()
+    spawn_with(
+        Arc::new(rt),
+        limits,
+        DriftConfig::default(),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap()
 }
 
 fn limits() -> ServeLimits {

@@ -9,19 +9,21 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{post_json, request, runtime};
-use host::server::{ServeLimits, Server, spawn_server};
+use host::server::{ServeLimits, spawn_with};
 use host::telemetry::DriftConfig;
 use host::{PoolLimits, Runtime, guests};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 async fn server(rt: Arc<Runtime>, limits: ServeLimits) -> host::server::BackgroundServer {
-    let server = Server::new(rt, limits, DriftConfig::default())
-        .await
-        .unwrap();
-    spawn_server(server, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap()
+    spawn_with(
+        rt,
+        limits,
+        DriftConfig::default(),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap()
 }
 
 fn limits() -> ServeLimits {

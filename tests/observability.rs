@@ -3,11 +3,10 @@
 mod common;
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{post_json, reference, request, runtime};
-use host::server::{ServeLimits, Server, spawn_server};
+use host::server::{ServeLimits, spawn_with};
 use host::telemetry::DriftConfig;
 use serde_json::{Value, json};
 
@@ -169,16 +168,14 @@ async fn drift_flags_exactly_the_shifted_feature() {
         psi_threshold: 0.2,
         min_observations: n,
     };
-    let server = Server::new(
+    let srv = spawn_with(
         runtime("breast-cancer").await,
         ServeLimits::default(),
         drift,
+        "127.0.0.1:0".parse().unwrap(),
     )
     .await
     .unwrap();
-    let srv = spawn_server(server.clone(), "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
 
     let send_all = async |scale: f64| {
         for chunk in reference.rows.chunks(64) {
@@ -248,7 +245,6 @@ async fn drift_flags_exactly_the_shifted_feature() {
         ks > 0.3 && unshifted_ks < 0.2,
         "KS {ks}, unshifted {unshifted_ks}"
     );
-    let _ = Arc::clone(&server);
 }
 
 fn report_ks(report: &Value, feature: &str) -> f64 {
@@ -280,12 +276,14 @@ async fn regression_predictions_are_metered_and_watched_for_drift() {
         psi_threshold: 0.2,
         min_observations: n,
     };
-    let server = Server::new(runtime(bundle).await, ServeLimits::default(), drift)
-        .await
-        .unwrap();
-    let srv = spawn_server(server.clone(), "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let srv = spawn_with(
+        runtime(bundle).await,
+        ServeLimits::default(),
+        drift,
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
     let send_all = async |shift: f64| {
         let instances: Vec<Value> = rows
             .iter()

@@ -53,10 +53,6 @@ impl Cache {
         }
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     /// The entry's path, if it exists.
     pub fn get(&self, key: &Key, ext: &str) -> Option<PathBuf> {
         let p = self.path(key, ext);

@@ -152,8 +152,23 @@ pub async fn serve(
 /// Binds `addr` and serves in a background task until the returned handle is dropped.
 /// For tests and benchmarks: the server stops by itself.
 pub async fn spawn(runtime: Arc<Runtime>, addr: SocketAddr) -> Result<BackgroundServer> {
-    let server = Server::new(runtime, ServeLimits::default(), DriftConfig::default()).await?;
-    spawn_server(server, addr).await
+    spawn_with(
+        runtime,
+        ServeLimits::default(),
+        DriftConfig::default(),
+        addr,
+    )
+    .await
+}
+
+/// `spawn` with the guards and drift settings given.
+pub async fn spawn_with(
+    runtime: Arc<Runtime>,
+    limits: ServeLimits,
+    drift: DriftConfig,
+    addr: SocketAddr,
+) -> Result<BackgroundServer> {
+    spawn_server(Server::new(runtime, limits, drift).await?, addr).await
 }
 
 pub async fn spawn_server(server: Arc<Server>, addr: SocketAddr) -> Result<BackgroundServer> {
