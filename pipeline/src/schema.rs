@@ -299,6 +299,61 @@ impl Schema {
         }
     }
 
+    /// Validates one instance given as numbers in schema order (`len()` of them): a
+    /// number or integer feature's value, a category feature's index in its categories;
+    /// NaN for an absent optional feature. The dense form of `validate`: no names to
+    /// match, what a tensor protocol carries. `prefix` names the row in problems.
+    pub fn validate_numbers(
+        &self,
+        values: &[f64],
+        prefix: impl Fn() -> String,
+    ) -> Result<Row, Vec<FieldProblem>> {
+        let field = |f: &Feature| format!("{}.{}", prefix(), f.name);
+        if values.len() != self.features.len() {
+            return Err(vec![FieldProblem::new(
+                prefix(),
+                format!(
+                    "expected {} values (one per feature, in metadata order), got {}",
+                    self.features.len(),
+                    values.len()
+                ),
+            )]);
+        }
+        let mut cells: Vec<Option<Cell>> = Vec::with_capacity(values.len());
+        let mut problems = Vec::new();
+        for (f, x) in self.features.iter().zip(values) {
+            let checked = match &f.kind {
+                _ if x.is_nan() => self.check(f, FeatureValue::Missing),
+                Kind::Number { .. } | Kind::Integer { .. } => {
+                    self.check(f, FeatureValue::Number(*x))
+                }
+                Kind::Category { categories, .. } => {
+                    if x.fract() == 0.0 && *x >= 0.0 && *x < categories.len() as f64 {
+                        Ok(Some(Cell::Category(*x as usize)))
+                    } else {
+                        Err(format!(
+                            "expected a category index from 0 to {} ({}), got {x}",
+                            categories.len() - 1,
+                            categories.join(", ")
+                        ))
+                    }
+                }
+            };
+            match checked {
+                Ok(cell) => cells.push(cell),
+                Err(problem) => {
+                    cells.push(None);
+                    problems.push(FieldProblem::new(field(f), problem));
+                }
+            }
+        }
+        if problems.is_empty() {
+            Ok(Row { cells })
+        } else {
+            Err(problems)
+        }
+    }
+
     /// The index of the feature `name`, the `pos`-th input: a name compare when the
     /// inputs come in schema or name order (nearly always), a hash lookup otherwise.
     #[inline]
@@ -466,6 +521,57 @@ mod tests {
         testdata::schema()
             .validate_json(&json(v), "features")
             .unwrap_err()
+    }
+
+    #[test]
+    fn numbers_in_schema_order_validate_like_named_values() {
+        let s = testdata::schema();
+        let named = s
+            .validate_json(
+                &json(serde_json::json!({"x": 2.5, "color": "blue", "n": 7})),
+                "",
+            )
+            .unwrap();
+        assert_eq!(s.validate_numbers(&[2.5, 1.0, 7.0], String::new), Ok(named));
+        // NaN is an absent optional feature, like a missing key.
+        let absent = s
+            .validate_json(&json(serde_json::json!({"x": 2.5})), "")
+            .unwrap();
+        assert_eq!(
+            s.validate_numbers(&[2.5, f64::NAN, f64::NAN], String::new),
+            Ok(absent)
+        );
+    }
+
+    #[test]
+    fn numbers_in_schema_order_name_each_problem() {
+        let s = testdata::schema();
+        let fields = |values: &[f64]| -> Vec<(String, String)> {
+            s.validate_numbers(values, || "rows[2]".into())
+                .unwrap_err()
+                .into_iter()
+                .map(|p| (p.field, p.problem))
+                .collect()
+        };
+        let got = fields(&[f64::NAN, 2.0, 1.5]);
+        assert_eq!(
+            got[0],
+            ("rows[2].x".into(), "required feature is null".into())
+        );
+        assert_eq!(got[1].0, "rows[2].color");
+        assert!(
+            got[1].1.contains("category index from 0 to 1"),
+            "{}",
+            got[1].1
+        );
+        assert_eq!(
+            got[2],
+            ("rows[2].n".into(), "expected an integer, got 1.5".into())
+        );
+        assert_eq!(fields(&[11.0, 0.5, f64::INFINITY]).len(), 3);
+        let wrong_width = fields(&[1.0, 0.0]);
+        assert_eq!(wrong_width.len(), 1);
+        assert_eq!(wrong_width[0].0, "rows[2]");
     }
 
     #[test]

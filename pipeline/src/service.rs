@@ -209,6 +209,47 @@ impl Service {
             .map_err(|e| PredictError::Internal(e.to_string()))
     }
 
+    /// The typed interface's dense predict: `values` holds the rows one after another,
+    /// each `schema().len()` numbers in feature order (`Schema::validate_numbers`).
+    /// Problems name `rows[i].feature`; at most `MAX_PROBLEMS` are returned.
+    pub fn predict_rows(&self, values: &[f64]) -> Result<Vec<Prediction>, PredictError> {
+        let width = self.schema.len();
+        let invalid = |problem: String| {
+            Err(PredictError::InvalidInput(vec![FieldProblem::new(
+                "values", problem,
+            )]))
+        };
+        if width == 0 || !values.len().is_multiple_of(width) {
+            return invalid(format!(
+                "expected a whole number of rows of {width} values (one per feature, in \
+                 metadata order), got {} values",
+                values.len()
+            ));
+        }
+        if values.len() / width > api::MAX_BATCH {
+            return invalid(format!(
+                "{} rows exceed the maximum batch of {}",
+                values.len() / width,
+                api::MAX_BATCH
+            ));
+        }
+        let mut rows = Vec::with_capacity(values.len() / width);
+        let mut problems = Vec::new();
+        for (i, row) in values.chunks_exact(width).enumerate() {
+            match self.schema.validate_numbers(row, || format!("rows[{i}]")) {
+                Ok(row) => rows.push(row),
+                Err(p) if problems.len() < api::MAX_PROBLEMS => problems.extend(p),
+                Err(_) => {}
+            }
+        }
+        if !problems.is_empty() {
+            problems.truncate(api::MAX_PROBLEMS);
+            return Err(PredictError::InvalidInput(problems));
+        }
+        self.predict(&rows)
+            .map_err(|e| PredictError::Internal(e.to_string()))
+    }
+
     /// Answers a routed request. `body` is only read for `/predict`, and the caller has
     /// already cut it off at `api::MAX_BODY_BYTES + 1` bytes.
     pub fn respond(&self, route: Route, body: &[u8], instance: InstanceInfo) -> Response {
