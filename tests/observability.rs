@@ -360,7 +360,11 @@ async fn admin_routes_can_move_to_their_own_listener() {
         let r = request(admin.addr, "GET", path, &[], "").await;
         assert_eq!(r.status, 200, "admin {path}");
     }
-    for (method, path) in [("GET", "/health"), ("POST", "/predict"), ("POST", "/metrics")] {
+    for (method, path) in [
+        ("GET", "/health"),
+        ("POST", "/predict"),
+        ("POST", "/metrics"),
+    ] {
         let r = request(admin.addr, method, path, &[], "").await;
         assert_eq!(r.status, 404, "admin {method} {path}");
         assert_eq!(r.error_code(), "not_found");

@@ -72,7 +72,7 @@ impl FieldProblem {
 }
 
 /// `s` cut to at most `max` bytes (on a char boundary), marked with `…` when cut.
-fn truncated(mut s: String, max: usize) -> String {
+pub(crate) fn truncated(mut s: String, max: usize) -> String {
     if s.len() > max {
         let mut end = max;
         while !s.is_char_boundary(end) {
