@@ -68,6 +68,7 @@ async fn a_body_that_never_arrives_gets_408_within_the_read_timeout() {
     let (answer, took) = read_until_closed(&mut stream, Duration::from_secs(5)).await;
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("request_timeout"), "{answer}");
+    common::assert_documented("/predict", "post", 408, "request_timeout");
     assert!(took < Duration::from_secs(2), "took {took:?}");
 }
 
