@@ -234,3 +234,30 @@ async fn hostile_bodies_get_a_small_fast_422() {
     let r = post_json(srv.addr, "/predict", &serde_json::json!({"features": row})).await;
     assert_eq!(r.status, 200);
 }
+
+/// A client that hangs up mid-body is the client's failure: counted as a 400
+/// `incomplete_body`, never as the function's 500, and nothing else notices.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_that_hangs_up_mid_body_is_not_a_server_error() {
+    let srv = server(runtime("breast-cancer").await, limits()).await;
+    for _ in 0..5 {
+        let mut stream = TcpStream::connect(srv.addr).await.unwrap();
+        stream
+            .write_all(stalled_head(1000).as_bytes())
+            .await
+            .unwrap();
+        drop(stream);
+    }
+    common::assert_documented("/predict", "post", 400, "incomplete_body");
+    let start = Instant::now();
+    loop {
+        let metrics = request(srv.addr, "GET", "/metrics", &[], "").await;
+        let text = String::from_utf8(metrics.body).unwrap();
+        assert!(!text.contains(r#"status="500""#), "{text}");
+        if text.contains(r#"mlfn_requests_total{route="/predict",status="400"} 5"#) {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(5), "{text}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

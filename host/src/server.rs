@@ -311,6 +311,9 @@ fn admin_response(server: &Server, method: &hyper::Method, path: &str) -> Option
 enum Failure {
     BodyTooLarge,
     BodyTimeout,
+    /// The body broke off (the client closed or reset the connection mid-body): counted
+    /// as the client's error, not the function's, though nobody reads the answer.
+    BodyIncomplete,
     Deadline,
     MemoryCap(usize),
     Guest(wasmtime::Error),
@@ -334,6 +337,11 @@ impl Failure {
                     "the request body did not arrive within {:?}",
                     limits.read_timeout
                 ),
+            ),
+            Failure::BodyIncomplete => error_response(
+                400,
+                "incomplete_body",
+                "the request body ended before it was complete",
             ),
             Failure::Deadline => error_response(
                 504,
@@ -409,9 +417,8 @@ async fn read_body(
             return Err(Failure::BodyTooLarge);
         }
         Ok(Err(e)) => {
-            return Err(Failure::Guest(wasmtime::format_err!(
-                "reading the request body: {e}"
-            )));
+            tracing::debug!(error = %e, "the request body broke off");
+            return Err(Failure::BodyIncomplete);
         }
     };
     Ok(hyper::Request::from_parts(

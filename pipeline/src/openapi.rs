@@ -21,6 +21,7 @@ pub fn document(m: &Manifest) -> Value {
     // Spin and `wasmtime serve` have their own guards), beside the route's own answers.
     let with_host_errors = |mut responses: Value| {
         let host = json!({
+            "400": error("The body is not valid JSON, or it broke off before it was complete (`incomplete_body`)"),
             "408": error("The request body did not arrive within the host's read timeout (`request_timeout`)"),
             "413": error(&format!("The body is larger than the limit, {MAX_BODY_BYTES} bytes by default (`payload_too_large`)")),
             "500": error("The function failed (`internal`, with the request id; details in the host log) or exceeded its memory limit (`memory_limit`)"),
@@ -106,7 +107,7 @@ pub fn document(m: &Manifest) -> Value {
                 "type": "object", "required": ["code", "message", "details"], "properties": {
                     "code": {"type": "string", "enum": ["malformed_json", "invalid_input", "payload_too_large",
                         "unsupported_media_type", "not_found", "method_not_allowed", "internal",
-                        "request_timeout", "memory_limit", "overloaded", "deadline_exceeded"]},
+                        "request_timeout", "incomplete_body", "memory_limit", "overloaded", "deadline_exceeded"]},
                     "message": {"type": "string"},
                     "details": {"type": "array", "items": {"type": "object", "required": ["field", "problem"],
                         "properties": {"field": {"type": "string"}, "problem": {"type": "string"}}}},
