@@ -208,6 +208,7 @@ async fn hostile_bodies_get_a_small_fast_422() {
             ]}),
         ),
     ];
+    let mut worst = (Duration::ZERO, "");
     for (what, body) in cases {
         let bytes = serde_json::to_vec(&body).unwrap();
         assert!(
@@ -229,7 +230,32 @@ async fn hostile_bodies_get_a_small_fast_422() {
         assert!(r.body.len() < 64 << 10, "{what}: {} bytes", r.body.len());
         assert!(took < Duration::from_secs(1), "{what}: took {took:?}");
         eprintln!("{what}: 422 in {took:?}, {} bytes", r.body.len());
+        worst = worst.max((took, what));
     }
+    // Bodies that fail before validation: 400 (too deep) and 422 (too many instances).
+    let deep = format!("{}{}", "[".repeat(500_000), "]".repeat(500_000));
+    let numbers = format!(r#"{{"instances": [{}1]}}"#, "1,".repeat(500_000));
+    for (what, body, status) in [
+        ("500,000 nested arrays", deep, 400),
+        ("500,000 numbers as instances", numbers, 422),
+    ] {
+        assert!(body.len() <= pipeline::MAX_BODY_BYTES);
+        let t = Instant::now();
+        let r = request(
+            srv.addr,
+            "POST",
+            "/predict",
+            &[("content-type", "application/json")],
+            body,
+        )
+        .await;
+        let took = t.elapsed();
+        assert_eq!(r.status, status, "{what}");
+        assert!(took < Duration::from_secs(1), "{what}: took {took:?}");
+        eprintln!("{what}: {status} in {took:?}");
+        worst = worst.max((took, what));
+    }
+    eprintln!("worst: {} in {:?}", worst.1, worst.0);
     let row = common::reference("breast-cancer").rows[0].features.clone();
     let r = post_json(srv.addr, "/predict", &serde_json::json!({"features": row})).await;
     assert_eq!(r.status, 200);

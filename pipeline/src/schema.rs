@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
+use crate::api::MAX_PROBLEMS;
 use crate::manifest::{FeatureType, Manifest, ManifestError, Range};
 
 /// One input value as a client sends it, before validation. JSON and the typed WIT
@@ -68,6 +69,43 @@ impl FieldProblem {
             field: truncated(field.into(), MAX_FIELD_BYTES),
             problem: truncated(problem.into(), MAX_PROBLEM_BYTES),
         }
+    }
+}
+
+/// The problems of one request: the first `MAX_PROBLEMS` are kept, the rest only
+/// counted. A hostile body's thousandth problem costs a counter, not a message and a
+/// "did you mean" search.
+#[derive(Debug, Default)]
+pub struct Problems {
+    list: Vec<FieldProblem>,
+    total: usize,
+}
+
+impl Problems {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Counts a problem; makes it only while fewer than `MAX_PROBLEMS` are kept.
+    pub fn push(&mut self, make: impl FnOnce() -> FieldProblem) {
+        self.total += 1;
+        if self.list.len() < MAX_PROBLEMS {
+            self.list.push(make());
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+
+    /// Every problem counted, kept or not.
+    pub fn total(&self) -> usize {
+        self.total
+    }
+
+    /// The kept problems (at most `MAX_PROBLEMS`).
+    pub fn into_list(self) -> Vec<FieldProblem> {
+        self.list
     }
 }
 
@@ -249,12 +287,26 @@ impl Schema {
         self.validate_with(inputs, || prefix.to_string())
     }
 
-    /// `validate`, with the prefix made only when there is a problem to name.
+    /// `validate`, with the prefix made only when there is a problem to name. At most
+    /// `MAX_PROBLEMS` problems are returned.
     pub fn validate_with<'a>(
         &self,
         inputs: impl IntoIterator<Item = (&'a str, FeatureValue)>,
         prefix: impl Fn() -> String,
     ) -> Result<Row, Vec<FieldProblem>> {
+        let mut problems = Problems::new();
+        self.validate_into(inputs, prefix, &mut problems)
+            .ok_or_else(|| problems.into_list())
+    }
+
+    /// Validates one instance into a row, or adds its problems to `problems` (the
+    /// request's, shared by the instances of a batch) and returns `None`.
+    pub fn validate_into<'a>(
+        &self,
+        inputs: impl IntoIterator<Item = (&'a str, FeatureValue)>,
+        prefix: impl Fn() -> String,
+        problems: &mut Problems,
+    ) -> Option<Row> {
         let field = |name: &str| {
             let prefix = prefix();
             if prefix.is_empty() {
@@ -263,40 +315,30 @@ impl Schema {
                 format!("{prefix}.{name}")
             }
         };
+        let before = problems.total();
         let n = self.features.len();
         let mut cells: Vec<Option<Cell>> = vec![None; n];
         let mut seen = Seen::new(n);
-        let mut problems = Vec::new();
         for (pos, (name, value)) in inputs.into_iter().enumerate() {
             let Some(i) = self.lookup(pos, name) else {
-                problems.push(FieldProblem::new(field(name), self.unknown_feature(name)));
+                problems.push(|| FieldProblem::new(field(name), self.unknown_feature(name)));
                 continue;
             };
             if seen.insert(i) {
-                problems.push(FieldProblem::new(
-                    field(name),
-                    "feature given more than once",
-                ));
+                problems.push(|| FieldProblem::new(field(name), "feature given more than once"));
                 continue;
             }
             match self.check(&self.features[i], value) {
                 Ok(cell) => cells[i] = cell,
-                Err(problem) => problems.push(FieldProblem::new(field(name), problem)),
+                Err(problem) => problems.push(|| FieldProblem::new(field(name), problem)),
             }
         }
         for (i, f) in self.features.iter().enumerate() {
             if f.required && !seen.contains(i) {
-                problems.push(FieldProblem::new(
-                    field(&f.name),
-                    "required feature is missing",
-                ));
+                problems.push(|| FieldProblem::new(field(&f.name), "required feature is missing"));
             }
         }
-        if problems.is_empty() {
-            Ok(Row { cells })
-        } else {
-            Err(problems)
-        }
+        (problems.total() == before).then_some(Row { cells })
     }
 
     /// Validates one instance given as numbers in schema order (`len()` of them): a

@@ -13,7 +13,7 @@ use crate::manifest::{Manifest, ManifestError};
 use crate::openapi;
 use crate::postprocess::Prediction;
 use crate::preprocess::Preprocessor;
-use crate::schema::{FeatureValue, FieldProblem, Row, Schema};
+use crate::schema::{FeatureValue, FieldProblem, Problems, Row, Schema};
 
 /// Why a bundle cannot be served; every message names the file (and key) at fault.
 #[derive(Debug, thiserror::Error)]
@@ -182,28 +182,29 @@ impl Service {
         F: IntoIterator<Item = (&'a str, FeatureValue)>,
     {
         let mut rows = Vec::new();
-        let mut problems = Vec::new();
+        let mut problems = Problems::new();
         for (i, inst) in instances.into_iter().enumerate() {
             if i == api::MAX_BATCH {
-                problems.push(FieldProblem::new(
-                    "instances",
-                    format!(
-                        "a batch exceeds the maximum of {} instances",
-                        api::MAX_BATCH
-                    ),
-                ));
+                problems.push(|| {
+                    FieldProblem::new(
+                        "instances",
+                        format!(
+                            "a batch exceeds the maximum of {} instances",
+                            api::MAX_BATCH
+                        ),
+                    )
+                });
                 break;
             }
-            match self
-                .schema
-                .validate_with(inst, || format!("instances[{i}]"))
+            if let Some(row) =
+                self.schema
+                    .validate_into(inst, || format!("instances[{i}]"), &mut problems)
             {
-                Ok(row) => rows.push(row),
-                Err(p) => problems.extend(p),
+                rows.push(row);
             }
         }
         if !problems.is_empty() {
-            return Err(PredictError::InvalidInput(problems));
+            return Err(PredictError::InvalidInput(problems.into_list()));
         }
         self.predict(&rows)
             .map_err(|e| PredictError::Internal(e.to_string()))
@@ -234,17 +235,15 @@ impl Service {
             ));
         }
         let mut rows = Vec::with_capacity(values.len() / width);
-        let mut problems = Vec::new();
+        let mut problems = Problems::new();
         for (i, row) in values.chunks_exact(width).enumerate() {
             match self.schema.validate_numbers(row, || format!("rows[{i}]")) {
                 Ok(row) => rows.push(row),
-                Err(p) if problems.len() < api::MAX_PROBLEMS => problems.extend(p),
-                Err(_) => {}
+                Err(p) => p.into_iter().for_each(|p| problems.push(|| p)),
             }
         }
         if !problems.is_empty() {
-            problems.truncate(api::MAX_PROBLEMS);
-            return Err(PredictError::InvalidInput(problems));
+            return Err(PredictError::InvalidInput(problems.into_list()));
         }
         self.predict(&rows)
             .map_err(|e| PredictError::Internal(e.to_string()))
