@@ -17,7 +17,7 @@ pub fn document(m: &Manifest) -> Value {
         json!({"description": description,
                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
     };
-    json!({
+    let mut doc = json!({
         "openapi": "3.0.3",
         "info": {
             "title": format!("{} inference function", m.name),
@@ -88,7 +88,9 @@ pub fn document(m: &Manifest) -> Value {
                         "properties": {"field": {"type": "string"}, "problem": {"type": "string"}}}},
                 }}}},
         }},
-    })
+    });
+    crate::v2::openapi(&mut doc, m);
+    doc
 }
 
 /// One prediction: label, probabilities and confidence, or a value.
