@@ -14,6 +14,9 @@ use pipeline::reference::ReferenceRow;
 use pipeline::{Manifest, Prediction, manifest::FeatureType};
 use serde_json::{Value, json};
 
+/// A request body, and the JSON header's length when binary data follows it.
+type Body = (Vec<u8>, Option<usize>);
+
 fn manifest(bundle: &str) -> Manifest {
     Manifest::from_json(&std::fs::read(bundle_dir(bundle).join("manifest.json")).unwrap()).unwrap()
 }
@@ -32,7 +35,7 @@ enum Encoding {
 }
 
 /// One tensor per feature for `rows`.
-fn by_feature(m: &Manifest, rows: &[ReferenceRow], enc: Encoding) -> (Vec<u8>, Option<usize>) {
+fn by_feature(m: &Manifest, rows: &[ReferenceRow], enc: Encoding) -> Body {
     let n = rows.len();
     let mut blob = Vec::new();
     let inputs: Vec<Value> = m
@@ -71,7 +74,7 @@ fn by_feature(m: &Manifest, rows: &[ReferenceRow], enc: Encoding) -> (Vec<u8>, O
 }
 
 /// One `[N, F]` FP64 tensor (all-numeric bundles), named as in the KServe docs.
-fn matrix(m: &Manifest, rows: &[ReferenceRow], enc: Encoding) -> (Vec<u8>, Option<usize>) {
+fn matrix(m: &Manifest, rows: &[ReferenceRow], enc: Encoding) -> Body {
     let cell = |r: &ReferenceRow, f: &str| r.features.get(f).and_then(Value::as_f64);
     let shape = json!([rows.len(), m.features.len()]);
     match enc {
@@ -97,7 +100,7 @@ fn matrix(m: &Manifest, rows: &[ReferenceRow], enc: Encoding) -> (Vec<u8>, Optio
     }
 }
 
-fn finish(mut body: Value, blob: Vec<u8>, enc: Encoding) -> (Vec<u8>, Option<usize>) {
+fn finish(mut body: Value, blob: Vec<u8>, enc: Encoding) -> Body {
     if enc == Encoding::Binary {
         body["parameters"] = json!({"binary_data_output": true});
     }
@@ -110,7 +113,7 @@ fn finish(mut body: Value, blob: Vec<u8>, enc: Encoding) -> (Vec<u8>, Option<usi
     (bytes, Some(header))
 }
 
-async fn post(addr: SocketAddr, path: &str, (body, header): (Vec<u8>, Option<usize>)) -> Reply {
+async fn post(addr: SocketAddr, path: &str, (body, header): Body) -> Reply {
     let header = header.map(|n| n.to_string());
     let mut headers = vec![("content-type", "application/octet-stream")];
     if let Some(n) = &header {
@@ -633,5 +636,84 @@ async fn tritonclient_http_against_the_component() {
             "{bundle}:\n{stdout}\n{stderr}"
         );
         eprint!("{stdout}");
+    }
+}
+
+/// Hostile bodies just under the 1 MiB limit get their 4xx (never a 5xx or the 504 of the
+/// host's deadline) at once, and the largest legitimate request its 200.
+#[tokio::test(flavor = "multi_thread")]
+async fn bodies_up_to_the_limit_are_answered_fast() {
+    let srv = server("breast-cancer").await;
+    let m = manifest("breast-cancer");
+    let f0 = m.features[0].name.as_str();
+    let limit = pipeline::MAX_BODY_BYTES - 200;
+    let repeat = |item: &str, sep: &str| {
+        let n = limit / (item.len() + sep.len());
+        (vec![item; n].join(sep), n)
+    };
+    let mut cases: Vec<(&str, Body, u16)> = Vec::new();
+    let (ones, n) = repeat("1", ",");
+    let tensor = format!(
+        r#"{{"inputs": [{{"name": "{f0}", "datatype": "FP64", "shape": [{n}], "data": [{ones}]}}]}}"#
+    );
+    cases.push(("half a million elements", (tensor.into_bytes(), None), 400));
+    let (nans, n) = repeat("NaN", ",");
+    let tensor = format!(
+        r#"{{"inputs": [{{"name": "{f0}", "datatype": "FP64", "shape": [{n}], "data": [{nans}]}}]}}"#
+    );
+    cases.push(("NaN tokens", (tensor.into_bytes(), None), 400));
+    let (inputs, _) = repeat(
+        &format!(r#"{{"name": "{f0}", "datatype": "FP64", "shape": [1], "data": [1]}}"#),
+        ",",
+    );
+    cases.push((
+        "the same input 15,000 times",
+        (format!(r#"{{"inputs": [{inputs}]}}"#).into_bytes(), None),
+        400,
+    ));
+    let (nested, _) = repeat("[", "");
+    cases.push((
+        "nested arrays",
+        (
+            format!(r#"{{"inputs": [{{"data": {nested}"#).into_bytes(),
+            None,
+        ),
+        400,
+    ));
+    let header = format!(
+        r#"{{"inputs": [{{"name": "{f0}", "datatype": "BYTES", "shape": [256], "parameters": {{"binary_data_size": {limit}}}}}]}}"#
+    );
+    let n = header.len();
+    let mut body = header.into_bytes();
+    body.extend(std::iter::repeat_n(0xffu8, limit));
+    cases.push(("1 MB of BYTES lengths", (body, Some(n)), 400));
+    let full: Vec<ReferenceRow> = reference("breast-cancer")
+        .rows
+        .iter()
+        .cycle()
+        .take(pipeline::MAX_BATCH)
+        .cloned()
+        .collect();
+    cases.push(("a full batch", by_feature(&m, &full, Encoding::Json), 200));
+    cases.push((
+        "a full batch as [N, F]",
+        matrix(&m, &full, Encoding::Binary),
+        200,
+    ));
+    for (what, body, status) in cases {
+        let start = std::time::Instant::now();
+        let r = post(srv.addr, &infer_path(&m), body).await;
+        let took = start.elapsed();
+        assert_eq!(
+            r.status,
+            status,
+            "{what}: {}",
+            String::from_utf8_lossy(&r.body[..r.body.len().min(300)])
+        );
+        assert!(
+            took < std::time::Duration::from_millis(1500),
+            "{what}: {took:?}"
+        );
+        eprintln!("{what}: {} in {took:?}", r.status);
     }
 }

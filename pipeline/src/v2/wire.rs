@@ -110,8 +110,8 @@ impl DataType {
 /// Where a tensor's elements are.
 #[derive(Debug)]
 pub enum Data<'a> {
-    /// `data`, flattened (nested arrays in row-major order).
-    Json(Vec<&'a Value>),
+    /// `data`: flat or nested arrays, row-major, as many elements as the shape says.
+    Json(&'a Value),
     /// Its `binary_data_size` bytes after the JSON header.
     Binary(&'a [u8]),
 }
@@ -277,7 +277,8 @@ fn tensor<'a>(raw: &'a Value, i: usize, binary: &mut &'a [u8]) -> Result<Tensor<
             ));
         }
         (Some(data), None) => {
-            // Count first: nothing is collected from data longer than the shape says.
+            // Counted here; collected only once the shape has been checked against the
+            // model (batch limit, width), in `elements`.
             let n = leaves(data);
             if n != count {
                 return Err(format!(
@@ -285,9 +286,7 @@ fn tensor<'a>(raw: &'a Value, i: usize, binary: &mut &'a [u8]) -> Result<Tensor<
                     show_shape(&shape)
                 ));
             }
-            let mut flat = Vec::with_capacity(n as usize);
-            flatten(data, &mut flat);
-            Data::Json(flat)
+            Data::Json(data)
         }
         (None, Some(size)) => {
             let Some(size) = size.as_u64() else {
@@ -345,11 +344,15 @@ fn flatten<'a>(v: &'a Value, out: &mut Vec<&'a Value>) {
 pub fn elements(t: &Tensor, empty_is_missing: bool) -> Result<Vec<FeatureValue>, (usize, String)> {
     let dt = t.datatype;
     match &t.data {
-        Data::Json(values) => values
-            .iter()
-            .enumerate()
-            .map(|(i, v)| json_element(v, dt, empty_is_missing).map_err(|e| (i, e)))
-            .collect(),
+        Data::Json(data) => {
+            let mut values = Vec::with_capacity(t.count as usize);
+            flatten(data, &mut values);
+            values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| json_element(v, dt, empty_is_missing).map_err(|e| (i, e)))
+                .collect()
+        }
         Data::Binary(bytes) => match dt {
             DataType::Bytes => {
                 let parts = binary::bytes_elements(bytes, t.count as usize).map_err(|e| (0, e))?;
