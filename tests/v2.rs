@@ -717,3 +717,140 @@ async fn bodies_up_to_the_limit_are_answered_fast() {
         eprintln!("{what}: {} in {took:?}", r.status);
     }
 }
+
+/// A runtime's process group (`spin up` runs its trigger as a child), ended when dropped:
+/// Ctrl-C, then SIGKILL for whatever is left (as in tests/runtimes.rs).
+struct Served(std::process::Child);
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let group = -(self.0.id() as i32);
+        // SAFETY: kill(2) on the process group this test created.
+        unsafe { libc::kill(group, libc::SIGINT) };
+        let start = std::time::Instant::now();
+        while start.elapsed() < std::time::Duration::from_secs(3) {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        // SAFETY: as above.
+        unsafe { libc::kill(group, libc::SIGKILL) };
+        let _ = self.0.wait();
+    }
+}
+
+/// The guest speaks V2 under Spin and `wasmtime serve` as under our host (tools from
+/// `../shared/tools`, as tests/runtimes.rs; there under CI): the penguins component
+/// (categories, missing values) through tritonclient, every reference row with binary
+/// data both ways, and the guest's own 413 in the V2 envelope (no host limit in front).
+#[tokio::test(flavor = "multi_thread")]
+async fn spin_and_wasmtime_serve_speak_v2() {
+    use std::os::unix::process::CommandExt;
+    let tools = common::repo_root().join("../shared/tools");
+    let (spin, wasmtime) = (tools.join("spin"), tools.join("wasmtime"));
+    if !(spin.is_file() && wasmtime.is_file()) {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must have {}",
+            tools.display()
+        );
+        eprintln!("{} has no spin and wasmtime: skipped", tools.display());
+        return;
+    }
+    let bundle = "penguins";
+    let m = manifest(bundle);
+    let reference = reference(bundle);
+    let wasm = common::packaged_wasm(bundle).await;
+    for what in ["wasmtime serve", "spin up"] {
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let mut cmd = if what == "spin up" {
+            let mut c = std::process::Command::new(&spin);
+            c.args(["up", "--listen", &addr.to_string(), "-f"])
+                .arg(&wasm)
+                .current_dir(std::env::temp_dir());
+            c
+        } else {
+            let mut c = std::process::Command::new(&wasmtime);
+            c.args(["serve", "-Scli", "--addr", &addr.to_string()])
+                .arg(&wasm);
+            c
+        };
+        let _served = Served(
+            cmd.process_group(0)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        let start = std::time::Instant::now();
+        loop {
+            if tokio::net::TcpStream::connect(addr).await.is_ok()
+                && request(addr, "GET", "/v2/health/ready", &[], "")
+                    .await
+                    .status
+                    == 200
+            {
+                break;
+            }
+            assert!(start.elapsed().as_secs() < 60, "{what} did not come up");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        for rows in reference.rows.chunks(pipeline::MAX_BATCH) {
+            let reply = post(
+                addr,
+                &infer_path(&m),
+                by_feature(&m, rows, Encoding::Binary),
+            )
+            .await;
+            check(
+                rows,
+                &predictions(&reply, &reference.labels),
+                &reference.labels,
+                what,
+            );
+        }
+        let mut raw = format!(
+            "POST {} HTTP/1.1\r\nhost: x\r\ncontent-length: {}\r\n\r\n",
+            infer_path(&m),
+            pipeline::MAX_BODY_BYTES + 1
+        )
+        .into_bytes();
+        raw.extend_from_slice(b"{}");
+        assert_eq!(common::raw_status(addr, &raw).await, 413, "{what}");
+        let script = common::repo_root().join("tests/tools/v2-client.sh");
+        let mut command = std::process::Command::new("bash");
+        command
+            .arg(&script)
+            .arg("--url")
+            .arg(addr.to_string())
+            .arg("--bundle")
+            .arg(bundle_dir(bundle));
+        let out = tokio::task::spawn_blocking(move || command.output())
+            .await
+            .unwrap()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        if out.status.code() == Some(3) {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI must be able to run {}",
+                script.display()
+            );
+        } else {
+            assert!(
+                out.status.success() && stdout.contains("v2 client: passed"),
+                "{what}:\n{stdout}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        eprintln!(
+            "{what}: V2 answers every reference row; tritonclient: {}",
+            stdout.lines().last().unwrap_or("skipped")
+        );
+    }
+    let _ = std::fs::remove_file(wasm);
+}
