@@ -74,7 +74,8 @@ impl Route {
 }
 
 /// Picks the route for a request head, or the 404/405/415 that answers it. Called before
-/// the body is read, so a rejected request never has its body buffered.
+/// the body is read, so a rejected request never has its body buffered. Every `/v2` path
+/// is `Route::V2`, which answers its own 404/405 in its protocol's envelope.
 pub fn route(method: &str, path: &str, content_type: Option<&str>) -> Result<Route, ApiError> {
     let path = path.split('?').next().unwrap_or("");
     if v2::owns(path) {

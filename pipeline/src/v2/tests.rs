@@ -543,3 +543,26 @@ fn huge_claims_cost_nothing() {
     );
     assert!(start.elapsed().as_secs() < 2);
 }
+
+#[test]
+fn the_openapi_document_lists_the_v2_paths() {
+    let doc = crate::openapi::document(classifier().manifest());
+    for path in [
+        "/v2",
+        "/v2/health/live",
+        "/v2/health/ready",
+        "/v2/models/{name}",
+        "/v2/models/{name}/ready",
+        "/v2/models/{name}/infer",
+        "/v2/models/{name}/versions/{version}/infer",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "{path}");
+    }
+    let infer = &doc["paths"]["/v2/models/{name}/infer"]["post"];
+    assert_eq!(infer["parameters"][0]["in"], "path");
+    assert_eq!(
+        infer["responses"]["400"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/V2Error"
+    );
+    assert!(doc["components"]["schemas"]["V2Error"].is_object());
+}
