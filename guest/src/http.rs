@@ -16,6 +16,8 @@ struct Head {
     path: String,
     content_type: Option<String>,
     declared_length: Option<u64>,
+    /// `Inference-Header-Content-Length` (V2 binary tensor data).
+    inference_header: Option<String>,
     request_id: String,
 }
 
@@ -34,6 +36,7 @@ impl Head {
             path: req.path_with_query().unwrap_or_else(|| "/".into()),
             content_type: header("content-type"),
             declared_length: header("content-length").and_then(|v| v.trim().parse().ok()),
+            inference_header: header(pipeline::v2::HEADER_LENGTH),
             request_id: header("x-request-id")
                 .filter(|id| {
                     !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_graphic())
@@ -87,26 +90,37 @@ fn failed(e: ApiError) -> (Response, Outcome) {
     )
 }
 
+/// `failed`, in the envelope of the route's protocol.
+fn refused(route: &Route, e: ApiError) -> (Response, Outcome) {
+    (
+        route.error_response(&e),
+        Outcome {
+            error: Some(e),
+            ..Outcome::default()
+        },
+    )
+}
+
 async fn respond(service: &Service, head: &Head, req: IncomingRequest) -> (Response, Outcome) {
     let route = match pipeline::route(&head.method, &head.path, head.content_type.as_deref()) {
-        Ok(route) => route,
+        Ok(route) => route.with_inference_header(head.inference_header.as_deref()),
         Err(e) => return failed(e),
     };
     let instance = InstanceInfo {
         preinitialized: crate::preinitialized(),
     };
-    if route != Route::Predict {
+    if !route.reads_body() {
         return service.respond_with_outcome(route, b"", instance);
     }
     if head
         .declared_length
         .is_some_and(|n| n > MAX_BODY_BYTES as u64)
     {
-        return failed(ApiError::payload_too_large());
+        return refused(&route, ApiError::payload_too_large());
     }
     match read_body(req).await {
         Some(body) => service.respond_with_outcome(route, &body, instance),
-        None => failed(ApiError::payload_too_large()),
+        None => refused(&route, ApiError::payload_too_large()),
     }
 }
 

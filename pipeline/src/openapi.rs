@@ -41,7 +41,7 @@ pub fn document(m: &Manifest) -> Value {
     };
     let get_responses =
         |ok: Value| with_host_errors(json!({"200": ok, "405": error("Method not allowed")}));
-    json!({
+    let mut doc = json!({
         "openapi": "3.0.3",
         "info": {
             "title": format!("{} inference function", m.name),
@@ -113,7 +113,9 @@ pub fn document(m: &Manifest) -> Value {
                         "properties": {"field": {"type": "string"}, "problem": {"type": "string"}}}},
                 }}}},
         }},
-    })
+    });
+    crate::v2::openapi(&mut doc, m);
+    doc
 }
 
 /// One prediction: label, probabilities and confidence, or a value.

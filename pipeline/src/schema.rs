@@ -465,7 +465,7 @@ impl Schema {
     /// "unknown feature", with a hint when a feature is within 3 edits. The edit distance
     /// is only computed for names whose length is within 3 of the candidate's (a farther
     /// one cannot be within 3 edits) and of sane length, so a hostile key costs O(1).
-    fn unknown_feature(&self, name: &str) -> String {
+    pub(crate) fn unknown_feature(&self, name: &str) -> String {
         const MAX_HINTED_NAME: usize = 256;
         if name.len() > MAX_HINTED_NAME {
             return "unknown feature".into();

@@ -14,6 +14,7 @@ use crate::openapi;
 use crate::postprocess::Prediction;
 use crate::preprocess::Preprocessor;
 use crate::schema::{FeatureValue, FieldProblem, Problems, Row, Schema};
+use crate::v2;
 
 /// Why a bundle cannot be served; every message names the file (and key) at fault.
 #[derive(Debug, thiserror::Error)]
@@ -34,19 +35,52 @@ pub enum PredictError {
 }
 
 /// A route the function serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
     Index,
     Predict,
     Health,
     Metadata,
     OpenApi,
+    /// The Open Inference Protocol V2 (`/v2...`; its own errors, see `v2`).
+    V2(v2::Route),
+}
+
+impl Route {
+    /// Whether answering reads the request body.
+    pub fn reads_body(&self) -> bool {
+        match self {
+            Route::Predict => true,
+            Route::V2(r) => r.reads_body(),
+            _ => false,
+        }
+    }
+
+    /// Records the `Inference-Header-Content-Length` header (V2 binary tensor data).
+    pub fn with_inference_header(mut self, value: Option<&str>) -> Self {
+        if let Route::V2(r) = &mut self {
+            r.header_length = value.map(str::to_string);
+        }
+        self
+    }
+
+    /// A request refused before `respond` (e.g. 413), in the route's error envelope.
+    pub fn error_response(&self, e: &ApiError) -> Response {
+        match self {
+            Route::V2(_) => v2::error_response(e),
+            _ => e.clone().into(),
+        }
+    }
 }
 
 /// Picks the route for a request head, or the 404/405/415 that answers it. Called before
-/// the body is read, so a rejected request never has its body buffered.
+/// the body is read, so a rejected request never has its body buffered. Every `/v2` path
+/// is `Route::V2`, which answers its own 404/405 in its protocol's envelope.
 pub fn route(method: &str, path: &str, content_type: Option<&str>) -> Result<Route, ApiError> {
     let path = path.split('?').next().unwrap_or("");
+    if v2::owns(path) {
+        return Ok(Route::V2(v2::Route::parse(method, path)));
+    }
     let (route, allow) = match path {
         "/" => (Route::Index, "GET"),
         "/predict" => (Route::Predict, "POST"),
@@ -264,6 +298,7 @@ impl Service {
     ) -> (Response, Outcome) {
         let m = &self.manifest;
         let response = match route {
+            Route::V2(r) => return v2::respond(self, &r, body),
             Route::Predict => {
                 let mut outcome = Outcome::default();
                 let response = match api::parse_predict_body(body, &self.schema) {
@@ -320,7 +355,8 @@ impl Service {
                 200,
                 serde_json::to_vec(&json!({
                     "model": {"name": m.name, "version": m.version},
-                    "routes": ["POST /predict", "GET /health", "GET /metadata", "GET /openapi.json"],
+                    "routes": ["POST /predict", "GET /health", "GET /metadata", "GET /openapi.json",
+                               "GET /v2", format!("POST /v2/models/{}/infer", m.name)],
                 }))
                 .expect("plain JSON"),
             ),
