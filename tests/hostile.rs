@@ -287,3 +287,62 @@ async fn a_client_that_hangs_up_mid_body_is_not_a_server_error() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// One flag sets the body limit of host and guest: above the guest's 1 MiB default, a
+/// body the host admits is read and answered by the guest too; over the flag, 413.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_host_body_limit_reaches_the_guest() {
+    let limits = ServeLimits {
+        max_body_bytes: 3 << 20,
+        ..limits()
+    };
+    let pool = PoolLimits {
+        instances: limits.max_concurrent as u32 + 2,
+        ..PoolLimits::default()
+    };
+    let mut rt = Runtime::load(&common::packaged_wasm("breast-cancer").await, pool)
+        .await
+        .unwrap();
+    rt.set_env(limits.guest_env());
+    let srv = server(Arc::new(rt), limits).await;
+    let row = common::reference("breast-cancer").rows[0].features.clone();
+    let body = serde_json::to_vec(&serde_json::json!({ "features": row })).unwrap();
+    let padded = |size: usize| {
+        let mut b = body.clone();
+        b.resize(size, b' ');
+        b
+    };
+    for (size, status) in [(2 << 20, 200), ((3 << 20) + 1, 413)] {
+        let r = request(
+            srv.addr,
+            "POST",
+            "/predict",
+            &[("content-type", "application/json")],
+            padded(size),
+        )
+        .await;
+        assert_eq!(
+            r.status,
+            status,
+            "{size} bytes: {}",
+            String::from_utf8_lossy(&r.body)
+        );
+    }
+    // Without the flag's environment the guest keeps its own default: 413 at 2 MiB.
+    let srv = server(runtime("breast-cancer").await, limits).await;
+    let r = request(
+        srv.addr,
+        "POST",
+        "/predict",
+        &[("content-type", "application/json")],
+        padded(2 << 20),
+    )
+    .await;
+    assert_eq!(r.status, 413);
+    assert!(
+        r.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&pipeline::MAX_BODY_BYTES.to_string())
+    );
+}

@@ -272,10 +272,6 @@ async fn serve(
         max_memory_bytes: guards.memory_mib << 20,
     };
     let mut runtime = component.load(pool).await?;
-    if guards.log_raw_inputs {
-        runtime.set_env(vec![("MLFN_LOG_INPUTS".into(), "raw".into())]);
-    }
-    let runtime = Arc::new(runtime);
     let limits = ServeLimits {
         max_concurrent: guards.max_concurrent,
         max_body_bytes: guards.max_body_bytes,
@@ -283,6 +279,12 @@ async fn serve(
         read_timeout: std::time::Duration::from_millis(guards.read_timeout_ms),
         max_connections: guards.max_connections,
     };
+    let mut env = limits.guest_env();
+    if guards.log_raw_inputs {
+        env.push(("MLFN_LOG_INPUTS".into(), "raw".into()));
+    }
+    runtime.set_env(env);
+    let runtime = Arc::new(runtime);
     let drift = DriftConfig {
         window: guards.drift_window,
         psi_threshold: guards.psi_threshold,

@@ -63,6 +63,17 @@ impl Default for ServeLimits {
     }
 }
 
+impl ServeLimits {
+    /// The limits the guest enforces itself, as its environment: one flag sets both the
+    /// host's and the guest's (the guest's default is `pipeline::MAX_BODY_BYTES`).
+    pub fn guest_env(&self) -> Vec<(String, String)> {
+        vec![(
+            "MLFN_MAX_BODY_BYTES".to_string(),
+            self.max_body_bytes.to_string(),
+        )]
+    }
+}
+
 /// Captured stderr per instance: events are small; a runaway guest is cut off here.
 const STDERR_CAPACITY: usize = 1 << 20;
 

@@ -73,11 +73,11 @@ impl ApiError {
         }
     }
 
-    pub fn payload_too_large() -> Self {
+    pub fn payload_too_large(limit: usize) -> Self {
         Self::new(
             413,
             "payload_too_large",
-            format!("request body exceeds the limit of {MAX_BODY_BYTES} bytes"),
+            format!("request body exceeds the limit of {limit} bytes"),
         )
     }
 
@@ -156,10 +156,15 @@ fn json_pairs(
         .map(|(k, v)| (k.as_str(), crate::schema::FeatureValue::from_json(v)))
 }
 
-/// Parses and validates a `/predict` body: `{"features": {..}}` or `{"instances": [{..}, ..]}`.
-pub fn parse_predict_body(body: &[u8], schema: &Schema) -> Result<Vec<Row>, ApiError> {
-    if body.len() > MAX_BODY_BYTES {
-        return Err(ApiError::payload_too_large());
+/// Parses and validates a `/predict` body: `{"features": {..}}` or `{"instances": [{..}, ..]}`,
+/// of at most `max_body_bytes`.
+pub fn parse_predict_body(
+    body: &[u8],
+    schema: &Schema,
+    max_body_bytes: usize,
+) -> Result<Vec<Row>, ApiError> {
+    if body.len() > max_body_bytes {
+        return Err(ApiError::payload_too_large(max_body_bytes));
     }
     let value: Value = serde_json::from_slice(body).map_err(|e| ApiError::malformed_json(&e))?;
     let shape = |field: &str, problem: String| {
@@ -332,7 +337,7 @@ mod tests {
     use crate::testdata;
 
     fn parse(body: &str) -> Result<Vec<Row>, ApiError> {
-        parse_predict_body(body.as_bytes(), &testdata::schema())
+        parse_predict_body(body.as_bytes(), &testdata::schema(), MAX_BODY_BYTES)
     }
 
     fn fields(e: &ApiError) -> Vec<&str> {
@@ -415,7 +420,9 @@ mod tests {
             serde_json::json!({ "features": keys.clone() }),
             serde_json::json!({ "instances": vec![keys.clone(); 3] }),
         ] {
-            let e = parse_predict_body(&serde_json::to_vec(&body).unwrap(), &schema).unwrap_err();
+            let e =
+                parse_predict_body(&serde_json::to_vec(&body).unwrap(), &schema, MAX_BODY_BYTES)
+                    .unwrap_err();
             let n = body
                 .get("instances")
                 .map_or(1, |i| i.as_array().unwrap().len());
@@ -452,7 +459,7 @@ mod tests {
     #[test]
     fn an_oversized_body_is_413() {
         let body = vec![b' '; MAX_BODY_BYTES + 1];
-        let e = parse_predict_body(&body, &testdata::schema()).unwrap_err();
+        let e = parse_predict_body(&body, &testdata::schema(), MAX_BODY_BYTES).unwrap_err();
         assert_eq!(e.status, 413);
     }
 

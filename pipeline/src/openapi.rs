@@ -264,7 +264,7 @@ mod tests {
             let example = &doc["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]
                 ["example"];
             let body = serde_json::to_vec(example).unwrap();
-            parse_predict_body(&body, &Schema::from_manifest(&m).unwrap()).unwrap();
+            parse_predict_body(&body, &Schema::from_manifest(&m).unwrap(), MAX_BODY_BYTES).unwrap();
         }
     }
 

@@ -126,12 +126,24 @@ impl From<ApiError> for Response {
     }
 }
 
-/// What the instance knows about itself that responses report.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// What the instance knows about itself that responses report or obey.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct InstanceInfo {
     /// The instance started from a pre-initialised snapshot (the model was loaded ahead
     /// of time, not on this request's path).
     pub preinitialized: bool,
+    /// The body limit in force (the host's, given to the guest in its environment;
+    /// `api::MAX_BODY_BYTES` by default).
+    pub max_body_bytes: usize,
+}
+
+impl Default for InstanceInfo {
+    fn default() -> Self {
+        InstanceInfo {
+            preinitialized: false,
+            max_body_bytes: api::MAX_BODY_BYTES,
+        }
+    }
 }
 
 /// A loaded bundle, ready to serve.
@@ -298,10 +310,10 @@ impl Service {
     ) -> (Response, Outcome) {
         let m = &self.manifest;
         let response = match route {
-            Route::V2(r) => return v2::respond(self, &r, body),
+            Route::V2(r) => return v2::respond(self, &r, body, instance.max_body_bytes),
             Route::Predict => {
                 let mut outcome = Outcome::default();
-                let response = match api::parse_predict_body(body, &self.schema) {
+                let response = match api::parse_predict_body(body, &self.schema, instance.max_body_bytes) {
                     Err(e) => {
                         outcome.error = Some(e.clone());
                         e.into()

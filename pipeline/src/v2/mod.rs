@@ -163,7 +163,12 @@ fn failed(e: ApiError) -> (Response, Outcome) {
 }
 
 /// Answers a V2 request for the service's model.
-pub fn respond(service: &Service, route: &Route, body: &[u8]) -> (Response, Outcome) {
+pub fn respond(
+    service: &Service,
+    route: &Route,
+    body: &[u8],
+    max_body_bytes: usize,
+) -> (Response, Outcome) {
     let m = service.manifest();
     match route.endpoint {
         Endpoint::NotFound => {
@@ -226,7 +231,7 @@ pub fn respond(service: &Service, route: &Route, body: &[u8]) -> (Response, Outc
     match route.endpoint {
         Endpoint::Model => ok(model_metadata(m)),
         Endpoint::ModelReady => ok(json!({"name": m.name, "ready": true})),
-        _ => infer(service, route, body),
+        _ => infer(service, route, body, max_body_bytes),
     }
 }
 
@@ -282,13 +287,18 @@ pub fn model_metadata(m: &Manifest) -> Value {
     })
 }
 
-fn infer(service: &Service, route: &Route, body: &[u8]) -> (Response, Outcome) {
+fn infer(
+    service: &Service,
+    route: &Route,
+    body: &[u8],
+    max_body_bytes: usize,
+) -> (Response, Outcome) {
     let m = service.manifest();
-    if body.len() > MAX_BODY_BYTES {
+    if body.len() > max_body_bytes {
         return failed(error(
             413,
             "payload_too_large",
-            format!("request body exceeds the limit of {MAX_BODY_BYTES} bytes"),
+            format!("request body exceeds the limit of {max_body_bytes} bytes"),
         ));
     }
     let bad = |message: String| failed(error(400, "bad_request", message));
