@@ -7,11 +7,11 @@
 # Works on the repository's pinned stable toolchain (rust-toolchain.toml): cargo-fuzz
 # needs nightly-only flags (-Zsanitizer, sancov), which RUSTC_BOOTSTRAP=1 unlocks.
 #
-#   fuzz/run.sh                          # both targets, FUZZ_SECONDS each (default 420)
+#   fuzz/run.sh                          # both targets, FUZZ_SECONDS each (default 1800)
 #   FUZZ_SECONDS=60 fuzz/run.sh differential
 #
 # Environment (defaults in brackets):
-#   FUZZ_SECONDS    seconds per target [420]
+#   FUZZ_SECONDS    seconds per target [1800]
 #   FUZZ_SEED       libFuzzer -seed [1]
 #   FUZZ_RSS_MB     libFuzzer -rss_limit_mb [4096]
 #   FUZZ_TIMEOUT    libFuzzer -timeout, seconds per input: a hang [10]
@@ -25,7 +25,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
-SECONDS_PER_TARGET=${FUZZ_SECONDS:-420}
+SECONDS_PER_TARGET=${FUZZ_SECONDS:-1800}
 SEED=${FUZZ_SEED:-1}
 RSS_MB=${FUZZ_RSS_MB:-4096}
 TIMEOUT=${FUZZ_TIMEOUT:-10}
