@@ -49,10 +49,12 @@ NICE=(nice -n 19)
 
 if [ -n "$TOOLCHAIN" ]; then
     CARGO=(cargo "+$TOOLCHAIN")
+    RUSTC=(rustc "+$TOOLCHAIN")
 else
     CARGO=(cargo)
+    RUSTC=(rustc)
 fi
-if ! "${CARGO[@]}" rustc --version 2>/dev/null | grep -q nightly; then
+if ! "${RUSTC[@]}" --version 2>/dev/null | grep -q nightly; then
     export RUSTC_BOOTSTRAP=1
 fi
 
@@ -124,7 +126,7 @@ if [ -n "$RESULTS" ]; then
         echo "commit:     $commit$dirty"
         echo "command:    FUZZ_SECONDS=$SECONDS_PER_TARGET FUZZ_SEED=$SEED fuzz/run.sh ${TARGETS[*]}"
         echo "libFuzzer:  -max_total_time=$SECONDS_PER_TARGET -seed=$SEED -rss_limit_mb=$RSS_MB -timeout=$TIMEOUT -max_len=$MAX_LEN"
-        echo "toolchain:  $("${CARGO[@]}" rustc --version)${RUSTC_BOOTSTRAP:+ with RUSTC_BOOTSTRAP=1}"
+        echo "toolchain:  $("${RUSTC[@]}" --version)${RUSTC_BOOTSTRAP:+ with RUSTC_BOOTSTRAP=1}"
         echo "cargo-fuzz: $(cargo fuzz --version | awk '{print $2}'), libfuzzer-sys $(lock_version libfuzzer-sys), wasmtime $(lock_version wasmtime), wasmtime-wasi-http $(lock_version wasmtime-wasi-http)"
         echo "build:      sanitizer $SANITIZER and coverage on pipeline, host, serde_json and the fuzz crate only (fuzz/rustc-wrapper.sh), codegen units 16"
         echo "machine:    $(nproc) cores ($(uname -m)), shared, every build and run under nice -n 19"
