@@ -5,7 +5,8 @@ Most seeds are requests written out (`Request::literal` in fuzz/src/lib.rs):
 `#<bundle> <METHOD> <path>` then header lines, a blank line and the body; libFuzzer's
 byte mutations of them are mutations of real requests. Values come from the bundles'
 own reference rows. A few seeds are bytes for the structured generator (any input that
-does not start with `#`). Run from anywhere: python3 fuzz/seeds/make_seeds.py
+does not start with `#`). Run from anywhere: python3 fuzz/seeds/make_seeds.py (it overwrites its own files and
+keeps the others: reproducers of findings live beside them).
 """
 
 import json
@@ -120,8 +121,6 @@ def main():
     for target in ("component_http", "differential"):
         out = HERE / target
         out.mkdir(exist_ok=True)
-        for old in out.iterdir():
-            old.unlink()
         for name, data in seeds().items():
             (out / name).write_bytes(data)
     print(f"{len(seeds())} seeds per target in {HERE}")
