@@ -4,6 +4,11 @@
 # unknown fields, wrong content type, unknown path, oversized batch), and reports:
 # requests, responses by class, socket errors, latency percentiles, host RSS at start and
 # end, and that the server still answers. DURATION (default 600 s), CONNECTIONS (8).
+#
+# Then the same load for DURATION/2 alone and DURATION/2 with SLOW (default 300) slow and
+# idle clients beside it (bench/slow_clients.py: body trickled a byte a second, headers never
+# finished, connections left idle), and the normal clients' latency in both phases side
+# by side: slow clients must not move it, and nothing may be answered 5xx.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration="${DURATION:-600}"
@@ -72,4 +77,22 @@ curl -s "localhost:$port/metrics" | grep -E '^mlfn_requests_total' | sort > /tmp
 echo "responses by route and status (from /metrics):"; sed 's/^/  /' /tmp/soak-metrics.txt
 curl -sf "localhost:$port/health" >/dev/null && echo "server still healthy"
 echo "host RSS: start ${rss_start} kB, end ${rss_end} kB (growth $(( rss_end - rss_start )) kB)"
-grep -c -i "panic\|error" /tmp/soak-serve.log | sed 's/^/host log lines with panic|error: /'
+echo "host log lines with panic|error: $(grep -c -i "panic\|error" /tmp/soak-serve.log || true)"
+
+# Phase 2: the same load beside slow and idle clients.
+slow="${SLOW:-300}"
+half=$(( duration / 2 ))
+[ "$half" -ge 5 ] || half=5
+echo
+echo "normal load for ${half}s beside $slow slow/idle connections (a third each: trickled body, unfinished headers, idle)"
+wrk -t2 -c"$conns" -d"${half}s" --timeout 5s -s "$lua" "http://127.0.0.1:$port" | grep -E "requests|latency" | sed 's/^/  alone:  /'
+python3 bench/slow_clients.py 127.0.0.1 "$port" "$slow" $(( half + 4 )) > /tmp/soak-slow.txt &
+slow_pid=$!
+sleep 2
+wrk -t2 -c"$conns" -d"${half}s" --timeout 5s -s "$lua" "http://127.0.0.1:$port" | grep -E "requests|latency" | sed 's/^/  beside: /'
+wait "$slow_pid"
+sed 's/^/  /' /tmp/soak-slow.txt
+curl -s "localhost:$port/metrics" | grep -E '^mlfn_requests_total\{.*status="5' | sed 's/^/  5xx: /' || true
+echo "  5xx responses in all: $(curl -s "localhost:$port/metrics" | awk '/^mlfn_requests_total\{.*status="5/ {s += $2} END {print s + 0}')"
+curl -sf "localhost:$port/health" >/dev/null && echo "  server still healthy"
+echo "  host log lines with panic|error (both phases): $(grep -c -i "panic\|error" /tmp/soak-serve.log || true)"

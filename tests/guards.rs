@@ -44,6 +44,7 @@ async fn a_trap_fails_only_its_own_request() {
     let srv = fault_server(limits(), 64).await;
     let r = request(srv.addr, "GET", "/trap", &[], "").await;
     assert_eq!((r.status, r.error_code()), (500, "internal".to_string()));
+    common::assert_documented("/predict", "post", 500, "internal");
     assert_eq!(request(srv.addr, "GET", "/ok", &[], "").await.status, 200);
 }
 
@@ -56,6 +57,8 @@ async fn a_request_over_its_deadline_is_504_and_the_next_is_served() {
         (r.status, r.error_code()),
         (504, "deadline_exceeded".to_string())
     );
+    common::assert_documented("/predict", "post", 504, "deadline_exceeded");
+    common::assert_documented("/health", "get", 504, "deadline_exceeded");
     assert!(
         t.elapsed() < Duration::from_secs(5),
         "the deadline did not cut the loop"
@@ -71,6 +74,7 @@ async fn a_guest_over_its_memory_cap_fails_with_a_clear_500() {
         (r.status, r.error_code()),
         (500, "memory_limit".to_string())
     );
+    common::assert_documented("/predict", "post", 500, "memory_limit");
     assert!(
         r.json()["error"]["message"]
             .as_str()
@@ -104,6 +108,8 @@ async fn over_the_concurrency_limit_is_503_with_retry_after() {
             503 => {
                 assert_eq!(r.headers["retry-after"], "1");
                 assert_eq!(r.error_code(), "overloaded");
+                common::assert_documented("/predict", "post", 503, "overloaded");
+                common::assert_documented("/metadata", "get", 503, "overloaded");
                 rejected += 1;
             }
             s => panic!("unexpected status {s}"),
@@ -130,6 +136,7 @@ async fn the_host_enforces_the_body_limit_before_the_guest() {
         (r.status, r.error_code()),
         (413, "payload_too_large".to_string())
     );
+    common::assert_documented("/predict", "post", 413, "payload_too_large");
     let r = request(
         srv.addr,
         "POST",

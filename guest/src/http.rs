@@ -1,6 +1,7 @@
 //! `wasi:http/incoming-handler` through spin-sdk: adapts the request onto
-//! `pipeline::route` / `Service::respond_with_outcome`, reading at most
-//! `MAX_BODY_BYTES + 1` of the body, and writes one JSON event per request to stderr.
+//! `pipeline::route` / `Service::respond_with_outcome`, reading at most the body limit + 1
+//! bytes of the body (`MLFN_MAX_BODY_BYTES`, else `MAX_BODY_BYTES`), sends the answer,
+//! then writes one JSON event per request to stderr.
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -16,6 +17,8 @@ struct Head {
     path: String,
     content_type: Option<String>,
     declared_length: Option<u64>,
+    /// `Inference-Header-Content-Length` (V2 binary tensor data).
+    inference_header: Option<String>,
     request_id: String,
 }
 
@@ -34,6 +37,7 @@ impl Head {
             path: req.path_with_query().unwrap_or_else(|| "/".into()),
             content_type: header("content-type"),
             declared_length: header("content-length").and_then(|v| v.trim().parse().ok()),
+            inference_header: header(pipeline::v2::HEADER_LENGTH),
             request_id: header("x-request-id")
                 .filter(|id| {
                     !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_graphic())
@@ -59,11 +63,11 @@ async fn handle(req: IncomingRequest, out: ResponseOutparam) {
     response
         .headers
         .push(("x-request-id", head.request_id.clone()));
-    if let Ok(service) = service {
+    let event = service.ok().map(|service| {
         let ts = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64);
-        let line = service.event_line(
+        service.event_line(
             &outcome,
             head.route_name(),
             response.status,
@@ -71,10 +75,13 @@ async fn handle(req: IncomingRequest, out: ResponseOutparam) {
             ts,
             start.elapsed().as_micros() as u64,
             input_logging(),
-        );
+        )
+    });
+    // The answer first: whatever happens to the event, the client has its response.
+    send(out, response).await;
+    if let Some(line) = event {
         eprintln!("{line}");
     }
-    send(out, response).await;
 }
 
 fn failed(e: ApiError) -> (Response, Outcome) {
@@ -87,27 +94,50 @@ fn failed(e: ApiError) -> (Response, Outcome) {
     )
 }
 
+/// `failed`, in the envelope of the route's protocol.
+fn refused(route: &Route, e: ApiError) -> (Response, Outcome) {
+    (
+        route.error_response(&e),
+        Outcome {
+            error: Some(e),
+            ..Outcome::default()
+        },
+    )
+}
+
 async fn respond(service: &Service, head: &Head, req: IncomingRequest) -> (Response, Outcome) {
     let route = match pipeline::route(&head.method, &head.path, head.content_type.as_deref()) {
-        Ok(route) => route,
+        Ok(route) => route.with_inference_header(head.inference_header.as_deref()),
         Err(e) => return failed(e),
     };
+    let max_body_bytes = max_body_bytes();
     let instance = InstanceInfo {
         preinitialized: crate::preinitialized(),
+        max_body_bytes,
     };
-    if route != Route::Predict {
+    if !route.reads_body() {
         return service.respond_with_outcome(route, b"", instance);
     }
     if head
         .declared_length
-        .is_some_and(|n| n > MAX_BODY_BYTES as u64)
+        .is_some_and(|n| n > max_body_bytes as u64)
     {
-        return failed(ApiError::payload_too_large());
+        return refused(&route, ApiError::payload_too_large(max_body_bytes));
     }
-    match read_body(req).await {
+    match read_body(req, max_body_bytes).await {
         Some(body) => service.respond_with_outcome(route, &body, instance),
-        None => failed(ApiError::payload_too_large()),
+        None => refused(&route, ApiError::payload_too_large(max_body_bytes)),
     }
+}
+
+/// The body limit: the host's (`MLFN_MAX_BODY_BYTES` in the component's environment, which
+/// `host serve --max-body-bytes` sets), else `MAX_BODY_BYTES`. Read per request: a
+/// snapshot must not fix it.
+fn max_body_bytes() -> usize {
+    std::env::var("MLFN_MAX_BODY_BYTES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(MAX_BODY_BYTES)
 }
 
 /// Raw input values in events only when the operator opts in (`MLFN_LOG_INPUTS=raw` in
@@ -126,13 +156,13 @@ fn new_request_id() -> String {
 
 /// The whole body, or `None` once it passes the limit (the rest is never buffered).
 /// A body that breaks off mid-stream is answered like malformed JSON.
-async fn read_body(req: IncomingRequest) -> Option<Vec<u8>> {
+async fn read_body(req: IncomingRequest, max_body_bytes: usize) -> Option<Vec<u8>> {
     let mut stream = req.into_body_stream();
     let mut body = Vec::new();
     while let Some(chunk) = stream.next().await {
         let Ok(chunk) = chunk else { break };
         body.extend_from_slice(&chunk);
-        if body.len() > MAX_BODY_BYTES {
+        if body.len() > max_body_bytes {
             return None;
         }
     }

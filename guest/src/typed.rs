@@ -86,35 +86,48 @@ impl wit::Guest for Component {
                 (f.name.as_str(), v)
             })
         });
-        let labels = &service.manifest().labels;
-        match service.predict_typed(rows) {
-            Ok(preds) => Ok(preds
-                .into_iter()
-                .map(|p| match p {
-                    Prediction::Class {
-                        label,
-                        probabilities,
-                        confidence,
-                    } => wit::Prediction::Class(wit::ClassPrediction {
-                        label: labels[label].clone(),
-                        probabilities,
-                        confidence,
-                    }),
-                    Prediction::Value(v) => wit::Prediction::Value(v),
-                })
-                .collect()),
-            Err(pipeline::PredictError::InvalidInput(problems)) => {
-                Err(wit::PredictError::InvalidInput(
-                    problems
-                        .into_iter()
-                        .map(|p| wit::FieldProblem {
-                            field: p.field,
-                            problem: p.problem,
-                        })
-                        .collect(),
-                ))
-            }
-            Err(pipeline::PredictError::Internal(e)) => Err(wit::PredictError::Internal(e)),
+        answer(service, service.predict_typed(rows))
+    }
+
+    fn predict_rows(values: Vec<f64>) -> Result<Vec<wit::Prediction>, wit::PredictError> {
+        let service = crate::service().map_err(|e| wit::PredictError::Internal(e.into()))?;
+        answer(service, service.predict_rows(&values))
+    }
+}
+
+/// A pipeline answer as the WIT types.
+fn answer(
+    service: &pipeline::Service,
+    result: Result<Vec<Prediction>, pipeline::PredictError>,
+) -> Result<Vec<wit::Prediction>, wit::PredictError> {
+    let labels = &service.manifest().labels;
+    match result {
+        Ok(preds) => Ok(preds
+            .into_iter()
+            .map(|p| match p {
+                Prediction::Class {
+                    label,
+                    probabilities,
+                    confidence,
+                } => wit::Prediction::Class(wit::ClassPrediction {
+                    label: labels[label].clone(),
+                    probabilities,
+                    confidence,
+                }),
+                Prediction::Value(v) => wit::Prediction::Value(v),
+            })
+            .collect()),
+        Err(pipeline::PredictError::InvalidInput(problems)) => {
+            Err(wit::PredictError::InvalidInput(
+                problems
+                    .into_iter()
+                    .map(|p| wit::FieldProblem {
+                        field: p.field,
+                        problem: p.problem,
+                    })
+                    .collect(),
+            ))
         }
+        Err(pipeline::PredictError::Internal(e)) => Err(wit::PredictError::Internal(e)),
     }
 }

@@ -85,6 +85,10 @@ pub struct BatchTimes {
     pub wasm_over_native_p50: f64,
     /// The native predict's stages timed apart (p50 µs), same rows.
     pub native_stages: Stages,
+    /// The same rows as numbers in feature order (`predict-rows`, the dense entry point):
+    /// no feature names to lower into the instance or to look up.
+    pub rows_wasm: Percentiles,
+    pub rows_native: Percentiles,
 }
 
 /// p50s of the native pipeline's stages for one batch: validation of the (name, value)
@@ -212,7 +216,11 @@ pub async fn run(opts: &BenchOptions) -> Result<Report> {
             .collect();
         let (warm_wasm, warm_native) =
             warm_times(&snap_rt, &service, &rows, opts.iterations).await?;
+        let (rows_wasm, rows_native) =
+            dense_times(&snap_rt, &service, &rows, opts.iterations).await?;
         batches.push(BatchTimes {
+            rows_wasm,
+            rows_native,
             batch: rows.len(),
             wasm_over_native_p50: warm_wasm.p50_us / warm_native.p50_us,
             warm_wasm,
@@ -306,6 +314,43 @@ async fn warm_times(
             .map(|r| r.iter().map(|(k, v)| (k.as_str(), v.clone())));
         let p = service
             .predict_typed(batch)
+            .map_err(|e| wasmtime::format_err!("{e:?}"))?;
+        std::hint::black_box(p);
+        record(&mut native, t.elapsed());
+    }
+    Ok((Percentiles::of(&wasm), Percentiles::of(&native)))
+}
+
+/// Warm `predict-rows` of `rows` (as numbers in feature order) on a live instance and
+/// natively, `iterations` times each.
+async fn dense_times(
+    rt: &Runtime,
+    service: &pipeline::Service,
+    rows: &[&serde_json::Map<String, serde_json::Value>],
+    iterations: usize,
+) -> Result<(Percentiles, Percentiles)> {
+    let features = rt.metadata().await?.features;
+    let mut values = Vec::new();
+    for r in rows {
+        values.extend(typed::dense_row(r, &features).map_err(wasmtime::Error::msg)?);
+    }
+    let mut store = rt.new_store();
+    let f = rt.instantiate_typed(&mut store).await?;
+    let model = f.mlfn_inference_model();
+    let mut wasm = histogram();
+    for _ in 0..iterations.max(100) {
+        let t = Instant::now();
+        model
+            .call_predict_rows(&mut store, &values)
+            .await?
+            .map_err(|e| wasmtime::format_err!("{e:?}"))?;
+        record(&mut wasm, t.elapsed());
+    }
+    let mut native = histogram();
+    for _ in 0..iterations.max(100) {
+        let t = Instant::now();
+        let p = service
+            .predict_rows(std::hint::black_box(&values))
             .map_err(|e| wasmtime::format_err!("{e:?}"))?;
         std::hint::black_box(p);
         record(&mut native, t.elapsed());
@@ -507,6 +552,12 @@ pub fn print(r: &Report) {
         println!(
             "batch {:>3}: wasm p50 {:>9.1} µs  native p50 {:>9.1} µs  ({:.2}×)",
             b.batch, b.warm_wasm.p50_us, b.warm_native.p50_us, b.wasm_over_native_p50
+        );
+        println!(
+            "  as rows: wasm p50 {:>9.1} µs  native p50 {:>9.1} µs  ({:.2}×)  (predict-rows: numbers in feature order)",
+            b.rows_wasm.p50_us,
+            b.rows_native.p50_us,
+            b.rows_wasm.p50_us / b.rows_native.p50_us
         );
         let st = &b.native_stages;
         println!(

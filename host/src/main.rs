@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-use host::server::ServeLimits;
+use host::server::{Role, ServeLimits};
 use host::telemetry::DriftConfig;
 use host::typed::{self, PredictError, Prediction};
 use host::{PoolLimits, Runtime, guests};
@@ -42,6 +42,10 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:3000")]
         listen: SocketAddr,
+        /// Serve `GET /metrics` and `GET /drift` on this address only, not on the public
+        /// one (default: both on `--listen`).
+        #[arg(long)]
+        admin_listen: Option<SocketAddr>,
         #[command(flatten)]
         guards: Guards,
     },
@@ -191,8 +195,9 @@ fn main() -> Result<()> {
         Command::Serve {
             component,
             listen,
+            admin_listen,
             guards,
-        } => rt.block_on(serve(&component, listen, &guards)),
+        } => rt.block_on(serve(&component, listen, admin_listen, &guards)),
         Command::Run { component, input } => rt.block_on(run(&component, input.as_deref())),
         Command::Info { component } => rt.block_on(info(&component)),
         Command::Bench {
@@ -254,7 +259,12 @@ fn init_tracing(format: LogFormat) {
     }
 }
 
-async fn serve(component: &ComponentArg, listen: SocketAddr, guards: &Guards) -> Result<()> {
+async fn serve(
+    component: &ComponentArg,
+    listen: SocketAddr,
+    admin_listen: Option<SocketAddr>,
+    guards: &Guards,
+) -> Result<()> {
     let path = component.path();
     // Pool slots for every request in flight, plus the metadata call at start.
     let pool = PoolLimits {
@@ -262,10 +272,6 @@ async fn serve(component: &ComponentArg, listen: SocketAddr, guards: &Guards) ->
         max_memory_bytes: guards.memory_mib << 20,
     };
     let mut runtime = component.load(pool).await?;
-    if guards.log_raw_inputs {
-        runtime.set_env(vec![("MLFN_LOG_INPUTS".into(), "raw".into())]);
-    }
-    let runtime = Arc::new(runtime);
     let limits = ServeLimits {
         max_concurrent: guards.max_concurrent,
         max_body_bytes: guards.max_body_bytes,
@@ -273,6 +279,12 @@ async fn serve(component: &ComponentArg, listen: SocketAddr, guards: &Guards) ->
         read_timeout: std::time::Duration::from_millis(guards.read_timeout_ms),
         max_connections: guards.max_connections,
     };
+    let mut env = limits.guest_env();
+    if guards.log_raw_inputs {
+        env.push(("MLFN_LOG_INPUTS".into(), "raw".into()));
+    }
+    runtime.set_env(env);
+    let runtime = Arc::new(runtime);
     let drift = DriftConfig {
         window: guards.drift_window,
         psi_threshold: guards.psi_threshold,
@@ -290,7 +302,23 @@ async fn serve(component: &ComponentArg, listen: SocketAddr, guards: &Guards) ->
         component = %path.display(), loaded = ?runtime.loaded, load_ms = runtime.load_time.as_secs_f64() * 1e3,
         model = %meta.name, version = %meta.version, "serving on http://{}", listener.local_addr()?
     );
-    host::server::serve(server, listener, async {
+    let role = match admin_listen {
+        None => Role::PublicWithAdmin,
+        Some(addr) => {
+            let admin = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding the admin address {addr}"))?;
+            tracing::info!("metrics and drift on http://{}", admin.local_addr()?);
+            tokio::spawn(host::server::serve(
+                server.clone(),
+                admin,
+                Role::Admin,
+                std::future::pending(),
+            ));
+            Role::Public
+        }
+    };
+    host::server::serve(server, listener, role, async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await

@@ -167,6 +167,18 @@ impl Runtime {
             .await
     }
 
+    /// Typed dense predict (`predict-rows`) in a fresh instance.
+    pub async fn predict_rows(
+        &self,
+        values: &[f64],
+    ) -> Result<Result<Vec<Prediction>, PredictError>> {
+        let mut store = self.new_store();
+        let f = self.typed()?.instantiate_async(&mut store).await?;
+        f.mlfn_inference_model()
+            .call_predict_rows(&mut store, values)
+            .await
+    }
+
     /// The embedded model's metadata, from a fresh instance.
     pub async fn metadata(&self) -> Result<ModelInfo> {
         let mut store = self.new_store();

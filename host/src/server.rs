@@ -10,8 +10,9 @@
 //!
 //! A guest that traps fails only its own request, with a JSON error that carries a
 //! stable code and the request id, never the trap's details (those go to the host log
-//! under the same id). The host also
-//! answers `GET /metrics` (Prometheus) and `GET /drift` from what instances reported.
+//! under the same id). The host also answers `GET /metrics` (Prometheus) and `GET /drift`
+//! from what instances reported: on the public port by default, or only on a separate
+//! admin listener (`Role`).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -62,6 +63,17 @@ impl Default for ServeLimits {
     }
 }
 
+impl ServeLimits {
+    /// The limits the guest enforces itself, as its environment: one flag sets both the
+    /// host's and the guest's (the guest's default is `pipeline::MAX_BODY_BYTES`).
+    pub fn guest_env(&self) -> Vec<(String, String)> {
+        vec![(
+            "MLFN_MAX_BODY_BYTES".to_string(),
+            self.max_body_bytes.to_string(),
+        )]
+    }
+}
+
 /// Captured stderr per instance: events are small; a runaway guest is cut off here.
 const STDERR_CAPACITY: usize = 1 << 20;
 
@@ -99,10 +111,22 @@ impl Server {
     }
 }
 
-/// Accepts connections until `shutdown` resolves.
+/// What a listener answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The function, plus `GET /metrics` and `GET /drift` (one port, the default).
+    PublicWithAdmin,
+    /// The function only: the admin routes are on another listener.
+    Public,
+    /// `GET /metrics` and `GET /drift` only (`host serve --admin-listen`).
+    Admin,
+}
+
+/// Accepts connections until `shutdown` resolves, answering what `role` says.
 pub async fn serve(
     server: Arc<Server>,
     listener: TcpListener,
+    role: Role,
     shutdown: impl Future<Output = ()>,
 ) -> Result<()> {
     tokio::pin!(shutdown);
@@ -132,7 +156,7 @@ pub async fn serve(
             let read_timeout = server.limits.read_timeout;
             let service = hyper::service::service_fn(move |req| {
                 let server = server.clone();
-                async move { Ok::<_, Infallible>(handle(&server, req).await) }
+                async move { Ok::<_, Infallible>(handle(&server, role, req).await) }
             });
             if let Err(e) = http1::Builder::new()
                 .keep_alive(true)
@@ -172,10 +196,19 @@ pub async fn spawn_with(
 }
 
 pub async fn spawn_server(server: Arc<Server>, addr: SocketAddr) -> Result<BackgroundServer> {
+    spawn_role(server, addr, Role::PublicWithAdmin).await
+}
+
+/// Serves `server` on `addr` in the given role, in the background (see `spawn`).
+pub async fn spawn_role(
+    server: Arc<Server>,
+    addr: SocketAddr,
+    role: Role,
+) -> Result<BackgroundServer> {
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(serve(server.clone(), listener, async {
+    let task = tokio::spawn(serve(server.clone(), listener, role, async {
         let _ = stopped.await;
     }));
     Ok(BackgroundServer {
@@ -202,19 +235,20 @@ impl Drop for BackgroundServer {
 type Response = hyper::Response<HyperOutgoingBody>;
 
 /// One request: host routes, guards, then one fresh instance.
-pub async fn handle(server: &Arc<Server>, req: hyper::Request<Incoming>) -> Response {
+pub async fn handle(server: &Arc<Server>, role: Role, req: hyper::Request<Incoming>) -> Response {
     let start = Instant::now();
     let path = req.uri().path().to_string();
-    if req.method() == hyper::Method::GET && path == "/metrics" {
-        return text_response(
-            200,
-            "text/plain; version=0.0.4",
-            server.telemetry.metrics_text(),
-        );
+    if role != Role::Public
+        && let Some(response) = admin_response(server, req.method(), &path)
+    {
+        return response;
     }
-    if req.method() == hyper::Method::GET && path == "/drift" {
-        let body = serde_json::to_string(&server.telemetry.drift()).expect("plain JSON");
-        return text_response(200, "application/json", body);
+    if role == Role::Admin {
+        return error_response(
+            404,
+            "not_found",
+            "the admin listener serves GET /metrics and GET /drift only",
+        );
     }
     let request_id = request_id(&req);
     // The body first (bounded in size and time), so the permit is only ever held by a
@@ -264,10 +298,33 @@ pub async fn handle(server: &Arc<Server>, req: hyper::Request<Incoming>) -> Resp
     response
 }
 
+/// `GET /metrics` and `GET /drift`, answered by the host from what instances reported.
+fn admin_response(server: &Server, method: &hyper::Method, path: &str) -> Option<Response> {
+    if method != hyper::Method::GET {
+        return None;
+    }
+    match path {
+        "/metrics" => Some(text_response(
+            200,
+            "text/plain; version=0.0.4",
+            server.telemetry.metrics_text(),
+        )),
+        "/drift" => Some(text_response(
+            200,
+            "application/json",
+            serde_json::to_string(&server.telemetry.drift()).expect("plain JSON"),
+        )),
+        _ => None,
+    }
+}
+
 /// Why a request got no answer from its guest.
 enum Failure {
     BodyTooLarge,
     BodyTimeout,
+    /// The body broke off (the client closed or reset the connection mid-body): counted
+    /// as the client's error, not the function's, though nobody reads the answer.
+    BodyIncomplete,
     Deadline,
     MemoryCap(usize),
     Guest(wasmtime::Error),
@@ -291,6 +348,11 @@ impl Failure {
                     "the request body did not arrive within {:?}",
                     limits.read_timeout
                 ),
+            ),
+            Failure::BodyIncomplete => error_response(
+                400,
+                "incomplete_body",
+                "the request body ended before it was complete",
             ),
             Failure::Deadline => error_response(
                 504,
@@ -366,9 +428,8 @@ async fn read_body(
             return Err(Failure::BodyTooLarge);
         }
         Ok(Err(e)) => {
-            return Err(Failure::Guest(wasmtime::format_err!(
-                "reading the request body: {e}"
-            )));
+            tracing::debug!(error = %e, "the request body broke off");
+            return Err(Failure::BodyIncomplete);
         }
     };
     Ok(hyper::Request::from_parts(

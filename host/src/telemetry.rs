@@ -444,6 +444,8 @@ fn known_route(path: &str) -> &'static str {
         "/openapi.json" => "/openapi.json",
         "/metrics" => "/metrics",
         "/drift" => "/drift",
+        p if p.starts_with("/v2/models/") && p.ends_with("/infer") => "/v2/infer",
+        p if p == "/v2" || p.starts_with("/v2/") => "/v2",
         _ => "other",
     }
 }

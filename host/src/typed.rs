@@ -42,3 +42,45 @@ pub fn instance(obj: &serde_json::Map<String, serde_json::Value>) -> Result<Vec<
         })
         .collect()
 }
+
+/// One JSON object of `name: value` pairs as a `predict-rows` row: a value per feature of
+/// `features` (the model's metadata), in that order; a category as its index, an absent
+/// or null feature as NaN.
+pub fn dense_row(
+    obj: &serde_json::Map<String, serde_json::Value>,
+    features: &[FeatureSpec],
+) -> Result<Vec<f64>, String> {
+    use serde_json::Value;
+    if let Some(unknown) = obj.keys().find(|k| !features.iter().any(|f| f.name == **k)) {
+        return Err(format!("{unknown}: not a feature of the model"));
+    }
+    features
+        .iter()
+        .map(|f| match obj.get(&f.name) {
+            None | Some(Value::Null) => Ok(f64::NAN),
+            Some(Value::Number(n)) => Ok(n.as_f64().unwrap_or(f64::INFINITY)),
+            Some(Value::String(s)) => f
+                .categories
+                .iter()
+                .position(|c| c == s)
+                .map(|i| i as f64)
+                .ok_or_else(|| format!("{}: {s:?} is not one of its categories", f.name)),
+            Some(v) => Err(format!("{}: {v} has no numeric form", f.name)),
+        })
+        .collect()
+}
+
+/// The component's answer in the pipeline's own terms (label index by name).
+pub fn pipeline_prediction(p: &Prediction, labels: &[String]) -> pipeline::Prediction {
+    match p {
+        Prediction::Class(c) => pipeline::Prediction::Class {
+            label: labels
+                .iter()
+                .position(|l| *l == c.label)
+                .unwrap_or(usize::MAX),
+            probabilities: c.probabilities.clone(),
+            confidence: c.confidence,
+        },
+        Prediction::Value(v) => pipeline::Prediction::Value(*v),
+    }
+}

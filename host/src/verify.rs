@@ -6,7 +6,7 @@ use pipeline::reference::Reference;
 use wasmtime::Result;
 
 use crate::runtime::Runtime;
-use crate::typed::{self, PredictError, Prediction};
+use crate::typed::{self, PredictError};
 
 /// What the check found.
 #[derive(Debug, Clone)]
@@ -91,7 +91,7 @@ pub async fn verify(runtime: &Runtime, reference: &Reference) -> Result<Verdict>
         }
         for (i, (p, row)) in predictions.iter().zip(rows).enumerate() {
             let index = chunk_index * batch + i;
-            let got = native_prediction(p, &meta.labels);
+            let got = typed::pipeline_prediction(p, &meta.labels);
             verdict.rows += 1;
             let (size, description) = match row.check(&got, &reference.labels) {
                 Ok(size) => (size, "within tolerance".to_string()),
@@ -111,19 +111,4 @@ pub async fn verify(runtime: &Runtime, reference: &Reference) -> Result<Verdict>
         }
     }
     Ok(verdict)
-}
-
-/// The component's answer in the pipeline's own terms (label index by name).
-fn native_prediction(p: &Prediction, labels: &[String]) -> pipeline::Prediction {
-    match p {
-        Prediction::Class(c) => pipeline::Prediction::Class {
-            label: labels
-                .iter()
-                .position(|l| *l == c.label)
-                .unwrap_or(usize::MAX),
-            probabilities: c.probabilities.clone(),
-            confidence: c.confidence,
-        },
-        Prediction::Value(v) => pipeline::Prediction::Value(*v),
-    }
 }

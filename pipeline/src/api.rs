@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::postprocess::Prediction;
-use crate::schema::{FieldProblem, Row, Schema};
+use crate::schema::{FieldProblem, Problems, Row, Schema};
 
 /// Most instances one `/predict` call may carry.
 pub const MAX_BATCH: usize = 256;
@@ -46,9 +46,19 @@ impl ApiError {
 
     /// A 422 listing the problems; at most `MAX_PROBLEMS` of them (the message gives the
     /// total), so the answer and the request's event stay small whatever the body.
-    pub fn invalid_input(mut details: Vec<FieldProblem>) -> Self {
+    pub fn invalid_input(details: Vec<FieldProblem>) -> Self {
         let n = details.len();
-        let message = if n > MAX_PROBLEMS {
+        Self::invalid_input_of(details, n)
+    }
+
+    /// A 422 for a request's `Problems`: the kept ones listed, the total in the message.
+    pub fn invalid_problems(problems: Problems) -> Self {
+        let n = problems.total();
+        Self::invalid_input_of(problems.into_list(), n)
+    }
+
+    fn invalid_input_of(mut details: Vec<FieldProblem>, n: usize) -> Self {
+        let message = if n > MAX_PROBLEMS || n > details.len() {
             details.truncate(MAX_PROBLEMS);
             format!("{n} problems with the input; the first {MAX_PROBLEMS} are in details")
         } else {
@@ -63,11 +73,11 @@ impl ApiError {
         }
     }
 
-    pub fn payload_too_large() -> Self {
+    pub fn payload_too_large(limit: usize) -> Self {
         Self::new(
             413,
             "payload_too_large",
-            format!("request body exceeds the limit of {MAX_BODY_BYTES} bytes"),
+            format!("request body exceeds the limit of {limit} bytes"),
         )
     }
 
@@ -138,10 +148,23 @@ pub fn is_json_content_type(content_type: Option<&str>) -> bool {
     })
 }
 
-/// Parses and validates a `/predict` body: `{"features": {..}}` or `{"instances": [{..}, ..]}`.
-pub fn parse_predict_body(body: &[u8], schema: &Schema) -> Result<Vec<Row>, ApiError> {
-    if body.len() > MAX_BODY_BYTES {
-        return Err(ApiError::payload_too_large());
+/// A JSON object's entries as the (name, value) pairs validation takes.
+fn json_pairs(
+    obj: &serde_json::Map<String, Value>,
+) -> impl Iterator<Item = (&str, crate::schema::FeatureValue)> {
+    obj.iter()
+        .map(|(k, v)| (k.as_str(), crate::schema::FeatureValue::from_json(v)))
+}
+
+/// Parses and validates a `/predict` body: `{"features": {..}}` or `{"instances": [{..}, ..]}`,
+/// of at most `max_body_bytes`.
+pub fn parse_predict_body(
+    body: &[u8],
+    schema: &Schema,
+    max_body_bytes: usize,
+) -> Result<Vec<Row>, ApiError> {
+    if body.len() > max_body_bytes {
+        return Err(ApiError::payload_too_large(max_body_bytes));
     }
     let value: Value = serde_json::from_slice(body).map_err(|e| ApiError::malformed_json(&e))?;
     let shape = |field: &str, problem: String| {
@@ -156,18 +179,17 @@ pub fn parse_predict_body(body: &[u8], schema: &Schema) -> Result<Vec<Row>, ApiE
             ),
         ));
     };
-    let unknown: Vec<FieldProblem> = top
-        .keys()
-        .filter(|k| *k != "features" && *k != "instances")
-        .map(|k| {
+    let mut unknown = Problems::new();
+    for k in top.keys().filter(|k| *k != "features" && *k != "instances") {
+        unknown.push(|| {
             FieldProblem::new(
                 k.clone(),
                 "unknown field; expected `features` or `instances`",
             )
-        })
-        .collect();
+        });
+    }
     if !unknown.is_empty() {
-        return Err(ApiError::invalid_input(unknown));
+        return Err(ApiError::invalid_problems(unknown));
     }
     match (top.get("features"), top.get("instances")) {
         (Some(_), Some(_)) => Err(shape(
@@ -178,10 +200,13 @@ pub fn parse_predict_body(body: &[u8], schema: &Schema) -> Result<Vec<Row>, ApiE
             "features",
             "the body needs `features` (one instance) or `instances` (a batch)".into(),
         )),
-        (Some(Value::Object(features)), None) => schema
-            .validate_json(features, "features")
-            .map(|row| vec![row])
-            .map_err(ApiError::invalid_input),
+        (Some(Value::Object(features)), None) => {
+            let mut problems = Problems::new();
+            match schema.validate_into(json_pairs(features), || "features".into(), &mut problems) {
+                Some(row) => Ok(vec![row]),
+                None => Err(ApiError::invalid_problems(problems)),
+            }
+        }
         (Some(other), None) => Err(shape(
             "features",
             format!("expected an object of feature values, got {}", kind(other)),
@@ -200,24 +225,29 @@ pub fn parse_predict_body(body: &[u8], schema: &Schema) -> Result<Vec<Row>, ApiE
                 ));
             }
             let mut rows = Vec::with_capacity(instances.len());
-            let mut problems = Vec::new();
+            let mut problems = Problems::new();
             for (i, inst) in instances.iter().enumerate() {
-                let prefix = format!("instances[{i}]");
+                let prefix = || format!("instances[{i}]");
                 match inst {
-                    Value::Object(obj) => match schema.validate_json(obj, &prefix) {
-                        Ok(row) => rows.push(row),
-                        Err(p) => problems.extend(p),
-                    },
-                    other => problems.push(FieldProblem::new(
-                        prefix,
-                        format!("expected an object of feature values, got {}", kind(other)),
-                    )),
+                    Value::Object(obj) => {
+                        if let Some(row) =
+                            schema.validate_into(json_pairs(obj), prefix, &mut problems)
+                        {
+                            rows.push(row);
+                        }
+                    }
+                    other => problems.push(|| {
+                        FieldProblem::new(
+                            prefix(),
+                            format!("expected an object of feature values, got {}", kind(other)),
+                        )
+                    }),
                 }
             }
             if problems.is_empty() {
                 Ok(rows)
             } else {
-                Err(ApiError::invalid_input(problems))
+                Err(ApiError::invalid_problems(problems))
             }
         }
         (None, Some(other)) => Err(shape(
@@ -307,7 +337,7 @@ mod tests {
     use crate::testdata;
 
     fn parse(body: &str) -> Result<Vec<Row>, ApiError> {
-        parse_predict_body(body.as_bytes(), &testdata::schema())
+        parse_predict_body(body.as_bytes(), &testdata::schema(), MAX_BODY_BYTES)
     }
 
     fn fields(e: &ApiError) -> Vec<&str> {
@@ -381,6 +411,32 @@ mod tests {
     }
 
     #[test]
+    fn thousands_of_problems_are_counted_and_the_first_listed() {
+        let schema = testdata::schema();
+        let keys: serde_json::Map<String, Value> = (0..5000)
+            .map(|i| (format!("k{i}"), serde_json::json!(1)))
+            .collect();
+        for body in [
+            serde_json::json!({ "features": keys.clone() }),
+            serde_json::json!({ "instances": vec![keys.clone(); 3] }),
+        ] {
+            let e =
+                parse_predict_body(&serde_json::to_vec(&body).unwrap(), &schema, MAX_BODY_BYTES)
+                    .unwrap_err();
+            let n = body
+                .get("instances")
+                .map_or(1, |i| i.as_array().unwrap().len());
+            // Every unknown key, and the required `x` missing, per instance.
+            let total = n * 5001;
+            assert_eq!(e.details.len(), MAX_PROBLEMS);
+            assert_eq!(
+                e.message,
+                format!("{total} problems with the input; the first {MAX_PROBLEMS} are in details")
+            );
+        }
+    }
+
+    #[test]
     fn batch_problems_name_the_instance() {
         let e = parse(r#"{"instances": [{"x": 1}, {"x": "Mars"}, {"color": "red"}]}"#).unwrap_err();
         assert_eq!(fields(&e), ["instances[1].x", "instances[2].x"]);
@@ -403,7 +459,7 @@ mod tests {
     #[test]
     fn an_oversized_body_is_413() {
         let body = vec![b' '; MAX_BODY_BYTES + 1];
-        let e = parse_predict_body(&body, &testdata::schema()).unwrap_err();
+        let e = parse_predict_body(&body, &testdata::schema(), MAX_BODY_BYTES).unwrap_err();
         assert_eq!(e.status, 413);
     }
 

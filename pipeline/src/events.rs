@@ -50,6 +50,9 @@ pub struct Event<'a> {
     pub values: Option<Vec<Vec<serde_json::Value>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<EventError<'a>>,
+    /// Set when the event was cut to `MAX_EVENT_BYTES`: what was left out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub truncated: Option<&'static str>,
 }
 
 /// `{"label", "confidence"}` for a classification, `{"value"}` for a regression.
@@ -81,25 +84,45 @@ pub struct EventContext<'a> {
     pub categories: &'a dyn Fn(usize) -> &'a [String],
 }
 
-/// The event of one request, as one JSON line.
+/// Longest event line. Whatever a request holds, its event stays far below what a host
+/// buffers of an instance's stderr (ours: 1 MiB), so writing it can never fail the
+/// instance; the per-instance input fields go first when a line would be longer.
+pub const MAX_EVENT_BYTES: usize = 256 << 10;
+
+/// Longest route echoed: the route is the request's path, which the client chooses.
+const MAX_ROUTE_BYTES: usize = 128;
+
+/// The event of one request, as one JSON line of at most `MAX_EVENT_BYTES`.
 pub fn event_line(
     cx: &EventContext<'_>,
     outcome: &Outcome,
     baselines: &Baselines,
     logging: InputLogging,
 ) -> String {
+    event_line_within(cx, outcome, baselines, logging, MAX_EVENT_BYTES)
+}
+
+/// `event_line` with the size cap given.
+fn event_line_within(
+    cx: &EventContext<'_>,
+    outcome: &Outcome,
+    baselines: &Baselines,
+    logging: InputLogging,
+    max_bytes: usize,
+) -> String {
+    let route = crate::schema::truncated(cx.route.to_string(), MAX_ROUTE_BYTES);
     let buckets: Vec<Vec<Option<Bucket>>> = match logging {
         InputLogging::Buckets => outcome.rows.iter().map(|r| baselines.buckets(r)).collect(),
         InputLogging::Raw => Vec::new(),
     };
     let has_rows = !outcome.rows.is_empty();
-    let event = Event {
+    let mut event = Event {
         event: "request",
         ts_unix_ms: cx.ts_unix_ms,
         request_id: cx.request_id,
         model: cx.model,
         version: cx.version,
-        route: cx.route,
+        route: &route,
         status: cx.status,
         latency_us: cx.latency_us,
         batch_size: outcome.rows.len(),
@@ -156,7 +179,27 @@ pub fn event_line(
             code: e.code,
             details: &e.details,
         }),
+        truncated: None,
     };
+    let line = serde_json::to_string(&event).expect("plain JSON");
+    if line.len() <= max_bytes {
+        return line;
+    }
+    // Too long: drop the per-instance inputs, then the per-instance predictions and the
+    // error's details. The rest (ids, route, status, counts, error code) is bounded.
+    event.bins = None;
+    event.ranks = None;
+    event.values = None;
+    event.truncated = Some("inputs");
+    let line = serde_json::to_string(&event).expect("plain JSON");
+    if line.len() <= max_bytes {
+        return line;
+    }
+    event.predictions.clear();
+    if let Some(e) = &mut event.error {
+        e.details = &[];
+    }
+    event.truncated = Some("inputs, predictions, details");
     serde_json::to_string(&event).expect("plain JSON")
 }
 
@@ -229,6 +272,49 @@ mod tests {
         assert_eq!(e["values"][0], serde_json::json!([1.25, null, 4.0]));
         assert_eq!(e["values"][1][1], "blue");
         assert!(e.get("bins").is_none());
+    }
+
+    #[test]
+    fn an_event_over_the_cap_drops_inputs_then_predictions() {
+        let s = Service::load(&testdata::classifier()).unwrap();
+        let (r, outcome) =
+            s.respond_with_outcome(Route::Predict, BODY.as_bytes(), InstanceInfo::default());
+        let long_route = format!("/{}", "p".repeat(10_000));
+        let line = |cap: usize| {
+            let cx = EventContext {
+                ts_unix_ms: 1,
+                request_id: "req-1",
+                route: &long_route,
+                status: r.status,
+                latency_us: 1,
+                model: "tiny",
+                version: "1",
+                labels: &s.manifest().labels,
+                categories: &|f| s.schema().categories(f),
+            };
+            let line = event_line_within(&cx, &outcome, s.baselines(), InputLogging::Raw, cap);
+            let e: serde_json::Value = serde_json::from_str(&line).unwrap();
+            (line.len(), e)
+        };
+        let (full, e) = line(MAX_EVENT_BYTES);
+        assert!(e.get("truncated").is_none() && e["values"].is_array());
+        assert!(
+            e["route"].as_str().unwrap().len() <= MAX_ROUTE_BYTES + 3,
+            "{}",
+            e["route"]
+        );
+        let (len, e) = line(full - 1);
+        assert!(len < full);
+        assert_eq!(e["truncated"], "inputs");
+        assert!(e.get("values").is_none());
+        assert_eq!(e["predictions"].as_array().unwrap().len(), 2);
+        let (_, e) = line(len - 1);
+        assert_eq!(e["truncated"], "inputs, predictions, details");
+        assert!(e.get("predictions").is_none());
+        assert_eq!(
+            (e["status"].as_u64(), e["batch_size"].as_u64()),
+            (Some(200), Some(2))
+        );
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod preprocess;
 pub mod reference;
 pub mod schema;
 pub mod service;
+pub mod v2;
 
 #[cfg(test)]
 mod testdata;

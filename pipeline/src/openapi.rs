@@ -17,7 +17,31 @@ pub fn document(m: &Manifest) -> Value {
         json!({"description": description,
                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
     };
-    json!({
+    // What the host in front of the function can answer for any route (our `host serve`;
+    // Spin and `wasmtime serve` have their own guards), beside the route's own answers.
+    let with_host_errors = |mut responses: Value| {
+        let host = json!({
+            "400": error("The body is not valid JSON, or it broke off before it was complete (`incomplete_body`)"),
+            "408": error("The request body did not arrive within the host's read timeout (`request_timeout`)"),
+            "413": error(&format!("The body is larger than the limit, {MAX_BODY_BYTES} bytes by default (`payload_too_large`)")),
+            "500": error("The function failed (`internal`, with the request id; details in the host log) or exceeded its memory limit (`memory_limit`)"),
+            "503": {"description": "Too many requests in flight (`overloaded`); retry after the `Retry-After` seconds",
+                    "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+            "504": error("The function did not answer within its deadline (`deadline_exceeded`)"),
+        });
+        for (status, r) in host.as_object().expect("an object") {
+            responses
+                .as_object_mut()
+                .expect("an object")
+                .entry(status.clone())
+                .or_insert_with(|| r.clone());
+        }
+        responses
+    };
+    let get_responses =
+        |ok: Value| with_host_errors(json!({"200": ok, "405": error("Method not allowed")}));
+    let mut doc = json!({
         "openapi": "3.0.3",
         "info": {
             "title": format!("{} inference function", m.name),
@@ -33,30 +57,30 @@ pub fn document(m: &Manifest) -> Value {
                     "schema": {"$ref": "#/components/schemas/PredictRequest"},
                     "example": {"features": example},
                 }}},
-                "responses": {
+                "responses": with_host_errors(json!({
                     "200": {"description": "One prediction per instance, in order",
                             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PredictResponse"}}}},
                     "400": error("The body is not valid JSON"),
                     "405": error("Method not allowed"),
                     "413": error(&format!("The body is larger than {MAX_BODY_BYTES} bytes")),
                     "415": error("Content-Type is not application/json"),
-                    "422": error("The input does not match the feature schema; `details` names every offending field"),
-                }
+                    "422": error("The input does not match the feature schema; `details` names every offending field (at most 100; the message gives the total)"),
+                })),
             }},
             "/health": {"get": {
                 "operationId": "health", "summary": "Liveness: the model is loaded",
-                "responses": {"200": {"description": "Healthy",
-                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}}}
+                "responses": get_responses(json!({"description": "Healthy",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}})),
             }},
             "/metadata": {"get": {
                 "operationId": "metadata", "summary": "Model version, metrics, feature schema and labels",
-                "responses": {"200": {"description": "The public part of the bundle manifest",
-                    "content": {"application/json": {"schema": {"type": "object"}}}}}
+                "responses": get_responses(json!({"description": "The public part of the bundle manifest",
+                    "content": {"application/json": {"schema": {"type": "object"}}}})),
             }},
             "/openapi.json": {"get": {
                 "operationId": "openapi", "summary": "This document",
-                "responses": {"200": {"description": "OpenAPI 3.0.3 document",
-                    "content": {"application/json": {"schema": {"type": "object"}}}}}
+                "responses": get_responses(json!({"description": "OpenAPI 3.0.3 document",
+                    "content": {"application/json": {"schema": {"type": "object"}}}})),
             }},
         },
         "components": {"schemas": {
@@ -82,13 +106,16 @@ pub fn document(m: &Manifest) -> Value {
             "Error": {"type": "object", "required": ["error"], "properties": {"error": {
                 "type": "object", "required": ["code", "message", "details"], "properties": {
                     "code": {"type": "string", "enum": ["malformed_json", "invalid_input", "payload_too_large",
-                        "unsupported_media_type", "not_found", "method_not_allowed", "internal"]},
+                        "unsupported_media_type", "not_found", "method_not_allowed", "internal",
+                        "request_timeout", "incomplete_body", "memory_limit", "overloaded", "deadline_exceeded"]},
                     "message": {"type": "string"},
                     "details": {"type": "array", "items": {"type": "object", "required": ["field", "problem"],
                         "properties": {"field": {"type": "string"}, "problem": {"type": "string"}}}},
                 }}}},
         }},
-    })
+    });
+    crate::v2::openapi(&mut doc, m);
+    doc
 }
 
 /// One prediction: label, probabilities and confidence, or a value.
@@ -237,7 +264,7 @@ mod tests {
             let example = &doc["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]
                 ["example"];
             let body = serde_json::to_vec(example).unwrap();
-            parse_predict_body(&body, &Schema::from_manifest(&m).unwrap()).unwrap();
+            parse_predict_body(&body, &Schema::from_manifest(&m).unwrap(), MAX_BODY_BYTES).unwrap();
         }
     }
 

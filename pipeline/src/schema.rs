@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
+use crate::api::MAX_PROBLEMS;
 use crate::manifest::{FeatureType, Manifest, ManifestError, Range};
 
 /// One input value as a client sends it, before validation. JSON and the typed WIT
@@ -71,8 +72,45 @@ impl FieldProblem {
     }
 }
 
+/// The problems of one request: the first `MAX_PROBLEMS` are kept, the rest only
+/// counted. A hostile body's thousandth problem costs a counter, not a message and a
+/// "did you mean" search.
+#[derive(Debug, Default)]
+pub struct Problems {
+    list: Vec<FieldProblem>,
+    total: usize,
+}
+
+impl Problems {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Counts a problem; makes it only while fewer than `MAX_PROBLEMS` are kept.
+    pub fn push(&mut self, make: impl FnOnce() -> FieldProblem) {
+        self.total += 1;
+        if self.list.len() < MAX_PROBLEMS {
+            self.list.push(make());
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+
+    /// Every problem counted, kept or not.
+    pub fn total(&self) -> usize {
+        self.total
+    }
+
+    /// The kept problems (at most `MAX_PROBLEMS`).
+    pub fn into_list(self) -> Vec<FieldProblem> {
+        self.list
+    }
+}
+
 /// `s` cut to at most `max` bytes (on a char boundary), marked with `…` when cut.
-fn truncated(mut s: String, max: usize) -> String {
+pub(crate) fn truncated(mut s: String, max: usize) -> String {
     if s.len() > max {
         let mut end = max;
         while !s.is_char_boundary(end) {
@@ -249,12 +287,26 @@ impl Schema {
         self.validate_with(inputs, || prefix.to_string())
     }
 
-    /// `validate`, with the prefix made only when there is a problem to name.
+    /// `validate`, with the prefix made only when there is a problem to name. At most
+    /// `MAX_PROBLEMS` problems are returned.
     pub fn validate_with<'a>(
         &self,
         inputs: impl IntoIterator<Item = (&'a str, FeatureValue)>,
         prefix: impl Fn() -> String,
     ) -> Result<Row, Vec<FieldProblem>> {
+        let mut problems = Problems::new();
+        self.validate_into(inputs, prefix, &mut problems)
+            .ok_or_else(|| problems.into_list())
+    }
+
+    /// Validates one instance into a row, or adds its problems to `problems` (the
+    /// request's, shared by the instances of a batch) and returns `None`.
+    pub fn validate_into<'a>(
+        &self,
+        inputs: impl IntoIterator<Item = (&'a str, FeatureValue)>,
+        prefix: impl Fn() -> String,
+        problems: &mut Problems,
+    ) -> Option<Row> {
         let field = |name: &str| {
             let prefix = prefix();
             if prefix.is_empty() {
@@ -263,33 +315,78 @@ impl Schema {
                 format!("{prefix}.{name}")
             }
         };
+        let before = problems.total();
         let n = self.features.len();
         let mut cells: Vec<Option<Cell>> = vec![None; n];
         let mut seen = Seen::new(n);
-        let mut problems = Vec::new();
         for (pos, (name, value)) in inputs.into_iter().enumerate() {
             let Some(i) = self.lookup(pos, name) else {
-                problems.push(FieldProblem::new(field(name), self.unknown_feature(name)));
+                problems.push(|| FieldProblem::new(field(name), self.unknown_feature(name)));
                 continue;
             };
             if seen.insert(i) {
-                problems.push(FieldProblem::new(
-                    field(name),
-                    "feature given more than once",
-                ));
+                problems.push(|| FieldProblem::new(field(name), "feature given more than once"));
                 continue;
             }
             match self.check(&self.features[i], value) {
                 Ok(cell) => cells[i] = cell,
-                Err(problem) => problems.push(FieldProblem::new(field(name), problem)),
+                Err(problem) => problems.push(|| FieldProblem::new(field(name), problem)),
             }
         }
         for (i, f) in self.features.iter().enumerate() {
             if f.required && !seen.contains(i) {
-                problems.push(FieldProblem::new(
-                    field(&f.name),
-                    "required feature is missing",
-                ));
+                problems.push(|| FieldProblem::new(field(&f.name), "required feature is missing"));
+            }
+        }
+        (problems.total() == before).then_some(Row { cells })
+    }
+
+    /// Validates one instance given as numbers in schema order (`len()` of them): a
+    /// number or integer feature's value, a category feature's index in its categories;
+    /// NaN for an absent optional feature. The dense form of `validate`: no names to
+    /// match, what a tensor protocol carries. `prefix` names the row in problems.
+    pub fn validate_numbers(
+        &self,
+        values: &[f64],
+        prefix: impl Fn() -> String,
+    ) -> Result<Row, Vec<FieldProblem>> {
+        let field = |f: &Feature| format!("{}.{}", prefix(), f.name);
+        if values.len() != self.features.len() {
+            return Err(vec![FieldProblem::new(
+                prefix(),
+                format!(
+                    "expected {} values (one per feature, in metadata order), got {}",
+                    self.features.len(),
+                    values.len()
+                ),
+            )]);
+        }
+        let mut cells: Vec<Option<Cell>> = Vec::with_capacity(values.len());
+        let mut problems = Vec::new();
+        for (f, x) in self.features.iter().zip(values) {
+            let checked = match &f.kind {
+                _ if x.is_nan() => self.check(f, FeatureValue::Missing),
+                Kind::Number { .. } | Kind::Integer { .. } => {
+                    self.check(f, FeatureValue::Number(*x))
+                }
+                Kind::Category { categories, .. } => {
+                    if x.fract() == 0.0 && *x >= 0.0 && *x < categories.len() as f64 {
+                        Ok(Some(Cell::Category(*x as usize)))
+                    } else {
+                        Err(format!(
+                            "expected a category index from 0 to {} ({}), got {x}",
+                            categories.len() - 1,
+                            categories.join(", ")
+                        ))
+                    }
+                }
+            };
+            match checked {
+                Ok(cell) => cells.push(cell),
+                Err(problem) => {
+                    cells.push(None);
+                    problems.push(FieldProblem::new(field(f), problem));
+                }
             }
         }
         if problems.is_empty() {
@@ -368,7 +465,7 @@ impl Schema {
     /// "unknown feature", with a hint when a feature is within 3 edits. The edit distance
     /// is only computed for names whose length is within 3 of the candidate's (a farther
     /// one cannot be within 3 edits) and of sane length, so a hostile key costs O(1).
-    fn unknown_feature(&self, name: &str) -> String {
+    pub(crate) fn unknown_feature(&self, name: &str) -> String {
         const MAX_HINTED_NAME: usize = 256;
         if name.len() > MAX_HINTED_NAME {
             return "unknown feature".into();
@@ -466,6 +563,57 @@ mod tests {
         testdata::schema()
             .validate_json(&json(v), "features")
             .unwrap_err()
+    }
+
+    #[test]
+    fn numbers_in_schema_order_validate_like_named_values() {
+        let s = testdata::schema();
+        let named = s
+            .validate_json(
+                &json(serde_json::json!({"x": 2.5, "color": "blue", "n": 7})),
+                "",
+            )
+            .unwrap();
+        assert_eq!(s.validate_numbers(&[2.5, 1.0, 7.0], String::new), Ok(named));
+        // NaN is an absent optional feature, like a missing key.
+        let absent = s
+            .validate_json(&json(serde_json::json!({"x": 2.5})), "")
+            .unwrap();
+        assert_eq!(
+            s.validate_numbers(&[2.5, f64::NAN, f64::NAN], String::new),
+            Ok(absent)
+        );
+    }
+
+    #[test]
+    fn numbers_in_schema_order_name_each_problem() {
+        let s = testdata::schema();
+        let fields = |values: &[f64]| -> Vec<(String, String)> {
+            s.validate_numbers(values, || "rows[2]".into())
+                .unwrap_err()
+                .into_iter()
+                .map(|p| (p.field, p.problem))
+                .collect()
+        };
+        let got = fields(&[f64::NAN, 2.0, 1.5]);
+        assert_eq!(
+            got[0],
+            ("rows[2].x".into(), "required feature is null".into())
+        );
+        assert_eq!(got[1].0, "rows[2].color");
+        assert!(
+            got[1].1.contains("category index from 0 to 1"),
+            "{}",
+            got[1].1
+        );
+        assert_eq!(
+            got[2],
+            ("rows[2].n".into(), "expected an integer, got 1.5".into())
+        );
+        assert_eq!(fields(&[11.0, 0.5, f64::INFINITY]).len(), 3);
+        let wrong_width = fields(&[1.0, 0.0]);
+        assert_eq!(wrong_width.len(), 1);
+        assert_eq!(wrong_width[0].0, "rows[2]");
     }
 
     #[test]

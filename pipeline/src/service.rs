@@ -13,7 +13,8 @@ use crate::manifest::{Manifest, ManifestError};
 use crate::openapi;
 use crate::postprocess::Prediction;
 use crate::preprocess::Preprocessor;
-use crate::schema::{FeatureValue, FieldProblem, Row, Schema};
+use crate::schema::{FeatureValue, FieldProblem, Problems, Row, Schema};
+use crate::v2;
 
 /// Why a bundle cannot be served; every message names the file (and key) at fault.
 #[derive(Debug, thiserror::Error)]
@@ -34,19 +35,52 @@ pub enum PredictError {
 }
 
 /// A route the function serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
     Index,
     Predict,
     Health,
     Metadata,
     OpenApi,
+    /// The Open Inference Protocol V2 (`/v2...`; its own errors, see `v2`).
+    V2(v2::Route),
+}
+
+impl Route {
+    /// Whether answering reads the request body.
+    pub fn reads_body(&self) -> bool {
+        match self {
+            Route::Predict => true,
+            Route::V2(r) => r.reads_body(),
+            _ => false,
+        }
+    }
+
+    /// Records the `Inference-Header-Content-Length` header (V2 binary tensor data).
+    pub fn with_inference_header(mut self, value: Option<&str>) -> Self {
+        if let Route::V2(r) = &mut self {
+            r.header_length = value.map(str::to_string);
+        }
+        self
+    }
+
+    /// A request refused before `respond` (e.g. 413), in the route's error envelope.
+    pub fn error_response(&self, e: &ApiError) -> Response {
+        match self {
+            Route::V2(_) => v2::error_response(e),
+            _ => e.clone().into(),
+        }
+    }
 }
 
 /// Picks the route for a request head, or the 404/405/415 that answers it. Called before
-/// the body is read, so a rejected request never has its body buffered.
+/// the body is read, so a rejected request never has its body buffered. Every `/v2` path
+/// is `Route::V2`, which answers its own 404/405 in its protocol's envelope.
 pub fn route(method: &str, path: &str, content_type: Option<&str>) -> Result<Route, ApiError> {
     let path = path.split('?').next().unwrap_or("");
+    if v2::owns(path) {
+        return Ok(Route::V2(v2::Route::parse(method, path)));
+    }
     let (route, allow) = match path {
         "/" => (Route::Index, "GET"),
         "/predict" => (Route::Predict, "POST"),
@@ -92,12 +126,24 @@ impl From<ApiError> for Response {
     }
 }
 
-/// What the instance knows about itself that responses report.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// What the instance knows about itself that responses report or obey.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct InstanceInfo {
     /// The instance started from a pre-initialised snapshot (the model was loaded ahead
     /// of time, not on this request's path).
     pub preinitialized: bool,
+    /// The body limit in force (the host's, given to the guest in its environment;
+    /// `api::MAX_BODY_BYTES` by default).
+    pub max_body_bytes: usize,
+}
+
+impl Default for InstanceInfo {
+    fn default() -> Self {
+        InstanceInfo {
+            preinitialized: false,
+            max_body_bytes: api::MAX_BODY_BYTES,
+        }
+    }
 }
 
 /// A loaded bundle, ready to serve.
@@ -182,28 +228,68 @@ impl Service {
         F: IntoIterator<Item = (&'a str, FeatureValue)>,
     {
         let mut rows = Vec::new();
-        let mut problems = Vec::new();
+        let mut problems = Problems::new();
         for (i, inst) in instances.into_iter().enumerate() {
             if i == api::MAX_BATCH {
-                problems.push(FieldProblem::new(
-                    "instances",
-                    format!(
-                        "a batch exceeds the maximum of {} instances",
-                        api::MAX_BATCH
-                    ),
-                ));
+                problems.push(|| {
+                    FieldProblem::new(
+                        "instances",
+                        format!(
+                            "a batch exceeds the maximum of {} instances",
+                            api::MAX_BATCH
+                        ),
+                    )
+                });
                 break;
             }
-            match self
-                .schema
-                .validate_with(inst, || format!("instances[{i}]"))
+            if let Some(row) =
+                self.schema
+                    .validate_into(inst, || format!("instances[{i}]"), &mut problems)
             {
-                Ok(row) => rows.push(row),
-                Err(p) => problems.extend(p),
+                rows.push(row);
             }
         }
         if !problems.is_empty() {
-            return Err(PredictError::InvalidInput(problems));
+            return Err(PredictError::InvalidInput(problems.into_list()));
+        }
+        self.predict(&rows)
+            .map_err(|e| PredictError::Internal(e.to_string()))
+    }
+
+    /// The typed interface's dense predict: `values` holds the rows one after another,
+    /// each `schema().len()` numbers in feature order (`Schema::validate_numbers`).
+    /// Problems name `rows[i].feature`; at most `MAX_PROBLEMS` are returned.
+    pub fn predict_rows(&self, values: &[f64]) -> Result<Vec<Prediction>, PredictError> {
+        let width = self.schema.len();
+        let invalid = |problem: String| {
+            Err(PredictError::InvalidInput(vec![FieldProblem::new(
+                "values", problem,
+            )]))
+        };
+        if width == 0 || !values.len().is_multiple_of(width) {
+            return invalid(format!(
+                "expected a whole number of rows of {width} values (one per feature, in \
+                 metadata order), got {} values",
+                values.len()
+            ));
+        }
+        if values.len() / width > api::MAX_BATCH {
+            return invalid(format!(
+                "{} rows exceed the maximum batch of {}",
+                values.len() / width,
+                api::MAX_BATCH
+            ));
+        }
+        let mut rows = Vec::with_capacity(values.len() / width);
+        let mut problems = Problems::new();
+        for (i, row) in values.chunks_exact(width).enumerate() {
+            match self.schema.validate_numbers(row, || format!("rows[{i}]")) {
+                Ok(row) => rows.push(row),
+                Err(p) => p.into_iter().for_each(|p| problems.push(|| p)),
+            }
+        }
+        if !problems.is_empty() {
+            return Err(PredictError::InvalidInput(problems.into_list()));
         }
         self.predict(&rows)
             .map_err(|e| PredictError::Internal(e.to_string()))
@@ -224,9 +310,10 @@ impl Service {
     ) -> (Response, Outcome) {
         let m = &self.manifest;
         let response = match route {
+            Route::V2(r) => return v2::respond(self, &r, body, instance.max_body_bytes),
             Route::Predict => {
                 let mut outcome = Outcome::default();
-                let response = match api::parse_predict_body(body, &self.schema) {
+                let response = match api::parse_predict_body(body, &self.schema, instance.max_body_bytes) {
                     Err(e) => {
                         outcome.error = Some(e.clone());
                         e.into()
@@ -280,7 +367,8 @@ impl Service {
                 200,
                 serde_json::to_vec(&json!({
                     "model": {"name": m.name, "version": m.version},
-                    "routes": ["POST /predict", "GET /health", "GET /metadata", "GET /openapi.json"],
+                    "routes": ["POST /predict", "GET /health", "GET /metadata", "GET /openapi.json",
+                               "GET /v2", format!("POST /v2/models/{}/infer", m.name)],
                 }))
                 .expect("plain JSON"),
             ),

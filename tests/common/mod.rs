@@ -249,3 +249,24 @@ pub async fn check_rows_over_http(addr: SocketAddr, reference: &Reference, what:
     assert!(checked > 0, "{what}: no reference rows");
     worst
 }
+
+/// Asserts that the OpenAPI document lists `status` for `path` and `code` among the
+/// error codes: what the server was just seen to answer is documented. The document is
+/// the default bundle's, generated as the guest serves it.
+#[allow(dead_code)]
+pub fn assert_documented(path: &str, method: &str, status: u16, code: &str) {
+    let manifest =
+        std::fs::read(bundle_dir(host::guests::DEFAULT_BUNDLE).join("manifest.json")).unwrap();
+    let doc = pipeline::openapi::document(&pipeline::Manifest::from_json(&manifest).unwrap());
+    let responses = &doc["paths"][path][method]["responses"];
+    assert!(
+        responses.get(status.to_string()).is_some(),
+        "{method} {path}: {status} is not in the OpenAPI document"
+    );
+    let codes =
+        &doc["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"];
+    assert!(
+        codes.as_array().unwrap().iter().any(|c| c == code),
+        "error code {code} is not in the OpenAPI document"
+    );
+}
