@@ -387,22 +387,21 @@ pub fn native(m: &Model, req: &Request) -> pipeline::Response {
         .first()
         .and_then(|v| String::from_utf8(v.as_bytes().to_vec()).ok());
     let route = match pipeline::route(req.method.as_str(), &req.path, content_type.as_deref()) {
-        Ok(r) => r,
+        // Requests carry no Inference-Header-Content-Length here.
+        Ok(r) => r.with_inference_header(None),
         Err(e) => return e.into(),
     };
     let instance = InstanceInfo {
         preinitialized: true,
+        max_body_bytes: MAX_BODY_BYTES,
     };
-    if route != Route::Predict {
+    if !route.reads_body() {
         return m.service.respond_with_outcome(route, b"", instance).0;
     }
     let declared = req.content_length.then_some(req.body.len() as u64);
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-        return ApiError::payload_too_large().into();
-    }
     // The guest stops reading once it has more than the limit.
-    if req.body.len() > MAX_BODY_BYTES {
-        return ApiError::payload_too_large().into();
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) || req.body.len() > MAX_BODY_BYTES {
+        return route.error_response(&ApiError::payload_too_large(MAX_BODY_BYTES));
     }
     m.service.respond_with_outcome(route, &req.body, instance).0
 }
@@ -424,6 +423,13 @@ pub fn check_contract(m: &Model, req: &Request, r: &DirectResponse) -> Value {
     let body = String::from_utf8_lossy(&r.body);
     let ctx = || format!("{}\n-> {} {body}", describe(req), r.status);
     assert!(r.status < 500, "5xx: {}", ctx());
+    let content_type = req
+        .content_type
+        .first()
+        .and_then(|v| std::str::from_utf8(v.as_bytes()).ok());
+    if let Ok(Route::V2(_)) = pipeline::route(req.method.as_str(), &req.path, content_type) {
+        return check_v2(req, r, &ctx);
+    }
     let ct = r.headers.get(http::header::CONTENT_TYPE);
     assert_eq!(
         ct.map(|v| v.as_bytes()),
@@ -493,6 +499,40 @@ pub fn check_contract(m: &Model, req: &Request, r: &DirectResponse) -> Value {
     assert_eq!(event["event"], "request", "{}", ctx());
     assert_eq!(event["status"], r.status, "event status: {}", ctx());
     assert_eq!(event["request_id"], id, "event request id: {}", ctx());
+    v
+}
+
+/// The Open Inference Protocol's contract (pipeline/src/v2): never a 5xx, errors as
+/// `{"error": "message"}`, no internals, one event naming the status.
+fn check_v2(req: &Request, r: &DirectResponse, ctx: &dyn Fn() -> String) -> Value {
+    assert!(
+        [200, 400, 404, 405, 413].contains(&r.status),
+        "V2 status: {}",
+        ctx()
+    );
+    let lower = String::from_utf8_lossy(&r.body).to_lowercase();
+    let sent = req.sent_lowercase();
+    for word in ["backtrace", "panicked"] {
+        assert!(
+            !lower.contains(word) || sent.contains(word),
+            "the answer shows {word:?}: {}",
+            ctx()
+        );
+    }
+    let v: Value = if r.status == 200 {
+        serde_json::from_slice(&r.body).unwrap_or(Value::Null)
+    } else {
+        let v: Value = serde_json::from_slice(&r.body)
+            .unwrap_or_else(|e| panic!("a V2 error is not JSON ({e}): {}", ctx()));
+        assert!(v["error"].is_string(), "V2 error envelope: {}", ctx());
+        v
+    };
+    let stderr = String::from_utf8_lossy(&r.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "stderr {stderr:?}: {}", ctx());
+    let event: Value = serde_json::from_str(lines[0])
+        .unwrap_or_else(|e| panic!("the event is not JSON ({e}): {stderr:?} {}", ctx()));
+    assert_eq!(event["status"], r.status, "event status: {}", ctx());
     v
 }
 
