@@ -7,6 +7,7 @@
 pub mod bench;
 pub mod cache;
 pub mod component;
+pub mod direct;
 pub mod engine;
 pub mod guests;
 pub mod package;

@@ -231,7 +231,7 @@ pub fn psi(expected: &[f64], counts: &[u64]) -> Option<f64> {
             .map(|(e, c)| {
                 let a = (*c as f64 / total as f64).max(PSI_FLOOR);
                 let e = e.max(PSI_FLOOR);
-                (a - e) * (a / e).ln()
+                (a - e) * libm::log(a / e)
             })
             .sum(),
     )

@@ -45,7 +45,7 @@ impl Link {
 
     pub fn apply(&self, raw: &[f64]) -> Prediction {
         match (self.task, self.kind) {
-            (Task::Regression, LinkKind::Exp) => Prediction::Value(raw[0].exp()),
+            (Task::Regression, LinkKind::Exp) => Prediction::Value(libm::exp(raw[0])),
             (Task::Regression, _) => Prediction::Value(raw[0]),
             (Task::Classification, LinkKind::Logistic) => {
                 let p = expit(self.scale * raw[0]);
@@ -53,7 +53,7 @@ impl Link {
             }
             (Task::Classification, LinkKind::Softmax) => {
                 let max = raw.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                let e: Vec<f64> = raw.iter().map(|r| (r - max).exp()).collect();
+                let e: Vec<f64> = raw.iter().map(|r| libm::exp(r - max)).collect();
                 let sum: f64 = e.iter().sum();
                 Prediction::from_probabilities(e.into_iter().map(|x| x / sum).collect())
             }
@@ -69,7 +69,7 @@ impl Link {
 
 /// scipy's `expit`: 1 / (1 + e^-x).
 fn expit(x: f64) -> f64 {
-    1.0 / (1.0 + (-x).exp())
+    1.0 / (1.0 + libm::exp(-x))
 }
 
 #[cfg(test)]

@@ -88,8 +88,8 @@ impl Mlp {
 fn activate(f: Activation, x: f64) -> f64 {
     match f {
         Activation::Relu => x.max(0.0),
-        Activation::Tanh => x.tanh(),
-        Activation::Logistic => 1.0 / (1.0 + (-x).exp()),
+        Activation::Tanh => libm::tanh(x),
+        Activation::Logistic => 1.0 / (1.0 + libm::exp(-x)),
         Activation::Identity => x,
     }
 }
