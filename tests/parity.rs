@@ -237,3 +237,87 @@ async fn health_reports_the_model_was_loaded_at_packaging() {
     let reply = common::request(srv.addr, "GET", "/health", &[], "").await;
     assert_eq!(reply.json()["model_loaded"], "snapshot");
 }
+
+/// The component and the same pipeline compiled natively give the same bytes, on every
+/// reference row and on thousands of points between them. The platform's `exp` and
+/// wasi-libc's once differed in the last digit (fuzz/ `differential` found it); both
+/// builds use the libm crate now.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_component_answers_byte_for_byte_like_the_native_pipeline() {
+    for bundle in bundles() {
+        let srv = server(&bundle).await;
+        let dir = common::bundle_dir(&bundle);
+        let service = pipeline::Service::load(&pipeline::Bundle::read_dir(&dir).unwrap()).unwrap();
+        let reference = reference(&bundle);
+        let mut bodies: Vec<serde_json::Value> = reference
+            .rows
+            .chunks(pipeline::MAX_BATCH)
+            .map(|chunk| {
+                let rows: Vec<_> = chunk.iter().map(|r| &r.features).collect();
+                json!({ "instances": rows })
+            })
+            .collect();
+        // Points between neighbouring reference rows (each number feature interpolated,
+        // the rest kept): thousands of logits, so the last digits of exp/tanh are probed.
+        let numbers: Vec<&str> = service
+            .manifest()
+            .features
+            .iter()
+            .filter(|f| f.kind == pipeline::manifest::FeatureType::Number)
+            .map(|f| f.name.as_str())
+            .collect();
+        let between: Vec<serde_json::Value> = reference
+            .rows
+            .windows(2)
+            .flat_map(|pair| {
+                let numbers = &numbers;
+                (1..20).map(move |k| {
+                    let t = k as f64 / 20.0;
+                    let mut row = pair[0].features.clone();
+                    for name in numbers {
+                        if let (Some(a), Some(b)) = (
+                            pair[0].features.get(*name).and_then(|v| v.as_f64()),
+                            pair[1].features.get(*name).and_then(|v| v.as_f64()),
+                        ) {
+                            row.insert(name.to_string(), json!(a + (b - a) * t));
+                        }
+                    }
+                    serde_json::Value::Object(row)
+                })
+            })
+            .collect();
+        bodies.extend(
+            between
+                .chunks(pipeline::MAX_BATCH)
+                .map(|chunk| json!({ "instances": chunk })),
+        );
+        for body in bodies {
+            let bytes = serde_json::to_vec(&body).unwrap();
+            let native = service.respond(
+                pipeline::Route::Predict,
+                &bytes,
+                pipeline::InstanceInfo::default(),
+            );
+            let component = post_json(srv.addr, "/predict", &body).await;
+            assert_eq!(component.status, native.status, "{bundle}");
+            if component.body != native.body {
+                // Where they part, with a little context either side.
+                let at = component
+                    .body
+                    .iter()
+                    .zip(&native.body)
+                    .position(|(a, b)| a != b)
+                    .unwrap_or(component.body.len().min(native.body.len()));
+                let window = |b: &[u8]| {
+                    String::from_utf8_lossy(&b[at.saturating_sub(80)..(at + 40).min(b.len())])
+                        .into_owned()
+                };
+                panic!(
+                    "{bundle}: the component's answer differs from the native pipeline's at byte {at}:\n  component …{}\n  native    …{}",
+                    window(&component.body),
+                    window(&native.body)
+                );
+            }
+        }
+    }
+}
