@@ -296,29 +296,50 @@ async fn warm_times(
     let mut store = rt.new_store();
     let f = rt.instantiate_typed(&mut store).await?;
     let model = f.mlfn_inference_model();
-    let mut wasm = histogram();
-    for _ in 0..iterations.max(100) {
-        let t = Instant::now();
+    let wasm = time_async(iterations, async || {
         model
             .call_predict(&mut store, &typed_rows)
             .await?
-            .map_err(|e| wasmtime::format_err!("{e:?}"))?;
-        record(&mut wasm, t.elapsed());
-    }
+            .map(drop)
+            .map_err(|e| wasmtime::format_err!("{e:?}"))
+    })
+    .await?;
     let native_rows = native_pairs(rows);
-    let mut native = histogram();
-    for _ in 0..iterations.max(100) {
-        let t = Instant::now();
+    let native = time(iterations, || {
         let batch = native_rows
             .iter()
             .map(|r| r.iter().map(|(k, v)| (k.as_str(), v.clone())));
-        let p = service
+        service
             .predict_typed(batch)
-            .map_err(|e| wasmtime::format_err!("{e:?}"))?;
-        std::hint::black_box(p);
-        record(&mut native, t.elapsed());
+            .map(drop)
+            .map_err(|e| wasmtime::format_err!("{e:?}"))
+    })?;
+    Ok((wasm, native))
+}
+
+/// Percentiles of `iterations` (at least 100) sequential calls of `f`.
+fn time(iterations: usize, mut f: impl FnMut() -> Result<()>) -> Result<Percentiles> {
+    let mut h = histogram();
+    for _ in 0..iterations.max(100) {
+        let t = Instant::now();
+        f()?;
+        record(&mut h, t.elapsed());
     }
-    Ok((Percentiles::of(&wasm), Percentiles::of(&native)))
+    Ok(Percentiles::of(&h))
+}
+
+/// `time` for an async call.
+async fn time_async(
+    iterations: usize,
+    mut f: impl AsyncFnMut() -> Result<()>,
+) -> Result<Percentiles> {
+    let mut h = histogram();
+    for _ in 0..iterations.max(100) {
+        let t = Instant::now();
+        f().await?;
+        record(&mut h, t.elapsed());
+    }
+    Ok(Percentiles::of(&h))
 }
 
 /// Warm `predict-rows` of `rows` (as numbers in feature order) on a live instance and
@@ -337,25 +358,21 @@ async fn dense_times(
     let mut store = rt.new_store();
     let f = rt.instantiate_typed(&mut store).await?;
     let model = f.mlfn_inference_model();
-    let mut wasm = histogram();
-    for _ in 0..iterations.max(100) {
-        let t = Instant::now();
+    let wasm = time_async(iterations, async || {
         model
             .call_predict_rows(&mut store, &values)
             .await?
-            .map_err(|e| wasmtime::format_err!("{e:?}"))?;
-        record(&mut wasm, t.elapsed());
-    }
-    let mut native = histogram();
-    for _ in 0..iterations.max(100) {
-        let t = Instant::now();
-        let p = service
+            .map(drop)
+            .map_err(|e| wasmtime::format_err!("{e:?}"))
+    })
+    .await?;
+    let native = time(iterations, || {
+        service
             .predict_rows(std::hint::black_box(&values))
-            .map_err(|e| wasmtime::format_err!("{e:?}"))?;
-        std::hint::black_box(p);
-        record(&mut native, t.elapsed());
-    }
-    Ok((Percentiles::of(&wasm), Percentiles::of(&native)))
+            .map(drop)
+            .map_err(|e| wasmtime::format_err!("{e:?}"))
+    })?;
+    Ok((wasm, native))
 }
 
 /// JSON rows as the `(name, value)` pairs the native typed predict takes.
