@@ -241,14 +241,7 @@ async fn hostile_bodies_get_a_small_fast_422() {
     ] {
         assert!(body.len() <= pipeline::MAX_BODY_BYTES);
         let t = Instant::now();
-        let r = request(
-            srv.addr,
-            "POST",
-            "/predict",
-            &[("content-type", "application/json")],
-            body,
-        )
-        .await;
+        let r = common::post_json_bytes(srv.addr, "/predict", body).await;
         let took = t.elapsed();
         assert_eq!(r.status, status, "{what}");
         assert!(took < Duration::from_secs(1), "{what}: took {took:?}");
@@ -313,14 +306,7 @@ async fn the_host_body_limit_reaches_the_guest() {
         b
     };
     for (size, status) in [(2 << 20, 200), ((3 << 20) + 1, 413)] {
-        let r = request(
-            srv.addr,
-            "POST",
-            "/predict",
-            &[("content-type", "application/json")],
-            padded(size),
-        )
-        .await;
+        let r = common::post_json_bytes(srv.addr, "/predict", padded(size)).await;
         assert_eq!(
             r.status,
             status,
@@ -330,14 +316,7 @@ async fn the_host_body_limit_reaches_the_guest() {
     }
     // Without the flag's environment the guest keeps its own default: 413 at 2 MiB.
     let srv = server(runtime("breast-cancer").await, limits).await;
-    let r = request(
-        srv.addr,
-        "POST",
-        "/predict",
-        &[("content-type", "application/json")],
-        padded(2 << 20),
-    )
-    .await;
+    let r = common::post_json_bytes(srv.addr, "/predict", padded(2 << 20)).await;
     assert_eq!(r.status, 413);
     assert!(
         r.json()["error"]["message"]

@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::postprocess::Prediction;
-use crate::schema::{FieldProblem, Problems, Row, Schema};
+use crate::schema::{FieldProblem, Problems, Row, Schema, json_pairs};
 
 /// Most instances one `/predict` call may carry.
 pub const MAX_BATCH: usize = 256;
@@ -146,14 +146,6 @@ pub fn is_json_content_type(content_type: Option<&str>) -> bool {
             .trim()
             .eq_ignore_ascii_case("application/json")
     })
-}
-
-/// A JSON object's entries as the (name, value) pairs validation takes.
-fn json_pairs(
-    obj: &serde_json::Map<String, Value>,
-) -> impl Iterator<Item = (&str, crate::schema::FeatureValue)> {
-    obj.iter()
-        .map(|(k, v)| (k.as_str(), crate::schema::FeatureValue::from_json(v)))
 }
 
 /// Parses and validates a `/predict` body: `{"features": {..}}` or `{"instances": [{..}, ..]}`,

@@ -271,11 +271,7 @@ impl Schema {
         obj: &serde_json::Map<String, Value>,
         prefix: &str,
     ) -> Result<Row, Vec<FieldProblem>> {
-        self.validate(
-            obj.iter()
-                .map(|(k, v)| (k.as_str(), FeatureValue::from_json(v))),
-            prefix,
-        )
+        self.validate(json_pairs(obj), prefix)
     }
 
     /// Validates one instance given as `(name, value)` pairs, in any order.
@@ -483,6 +479,14 @@ impl Schema {
             None => "unknown feature".into(),
         }
     }
+}
+
+/// A JSON object's entries as the `(name, value)` pairs validation takes.
+pub fn json_pairs(
+    obj: &serde_json::Map<String, Value>,
+) -> impl Iterator<Item = (&str, FeatureValue)> {
+    obj.iter()
+        .map(|(k, v)| (k.as_str(), FeatureValue::from_json(v)))
 }
 
 /// Which features an instance has given, without allocating for up to 256 features.

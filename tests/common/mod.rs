@@ -167,12 +167,18 @@ pub async fn request(
 }
 
 pub async fn post_json(addr: SocketAddr, path: &str, body: &serde_json::Value) -> Reply {
+    post_json_bytes(addr, path, serde_json::to_vec(body).unwrap()).await
+}
+
+/// POSTs `body` as it is (malformed, padded, huge) with `Content-Type: application/json`.
+#[allow(dead_code)]
+pub async fn post_json_bytes(addr: SocketAddr, path: &str, body: impl Into<Vec<u8>>) -> Reply {
     request(
         addr,
         "POST",
         path,
         &[("content-type", "application/json")],
-        serde_json::to_vec(body).unwrap(),
+        body.into(),
     )
     .await
 }
