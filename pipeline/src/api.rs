@@ -2,10 +2,10 @@
 //! the limits, independent of any HTTP library so it is unit-tested natively.
 
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::postprocess::Prediction;
-use crate::schema::{FieldProblem, Problems, Row, Schema, json_pairs};
+use crate::predict_body::{self, Features, Instances, Top};
+use crate::schema::{FieldProblem, Problems, Row, Schema};
 
 /// Most instances one `/predict` call may carry.
 pub const MAX_BATCH: usize = 256;
@@ -158,32 +158,23 @@ pub fn parse_predict_body(
     if body.len() > max_body_bytes {
         return Err(ApiError::payload_too_large(max_body_bytes));
     }
-    let value: Value = serde_json::from_slice(body).map_err(|e| ApiError::malformed_json(&e))?;
     let shape = |field: &str, problem: String| {
         ApiError::invalid_input(vec![FieldProblem::new(field, problem)])
     };
-    let Value::Object(top) = value else {
-        return Err(shape(
-            "$",
-            format!(
-                "expected a JSON object with `features` or `instances`, got {}",
-                kind(&value)
-            ),
-        ));
+    let body = match predict_body::read(body, schema) {
+        Err(e) => return Err(ApiError::malformed_json(&e)),
+        Ok(Top::Not(kind)) => {
+            return Err(shape(
+                "$",
+                format!("expected a JSON object with `features` or `instances`, got {kind}"),
+            ));
+        }
+        Ok(Top::Object(body)) => body,
     };
-    let mut unknown = Problems::new();
-    for k in top.keys().filter(|k| *k != "features" && *k != "instances") {
-        unknown.push(|| {
-            FieldProblem::new(
-                k.clone(),
-                "unknown field; expected `features` or `instances`",
-            )
-        });
+    if !body.unknown.is_empty() {
+        return Err(ApiError::invalid_problems(body.unknown));
     }
-    if !unknown.is_empty() {
-        return Err(ApiError::invalid_problems(unknown));
-    }
-    match (top.get("features"), top.get("instances")) {
+    match (body.features, body.instances) {
         (Some(_), Some(_)) => Err(shape(
             "instances",
             "give either `features` (one instance) or `instances` (a batch), not both".into(),
@@ -192,71 +183,23 @@ pub fn parse_predict_body(
             "features",
             "the body needs `features` (one instance) or `instances` (a batch)".into(),
         )),
-        (Some(Value::Object(features)), None) => {
-            let mut problems = Problems::new();
-            match schema.validate_into(json_pairs(features), || "features".into(), &mut problems) {
-                Some(row) => Ok(vec![row]),
-                None => Err(ApiError::invalid_problems(problems)),
-            }
-        }
-        (Some(other), None) => Err(shape(
+        (Some(Features::Valid(row)), None) => Ok(vec![row]),
+        (Some(Features::Invalid(problems)), None) => Err(ApiError::invalid_problems(problems)),
+        (Some(Features::Not(kind)), None) => Err(shape(
             "features",
-            format!("expected an object of feature values, got {}", kind(other)),
+            format!("expected an object of feature values, got {kind}"),
         )),
-        (None, Some(Value::Array(instances))) => {
-            if instances.is_empty() {
-                return Err(shape("instances", "the batch is empty".into()));
-            }
-            if instances.len() > MAX_BATCH {
-                return Err(shape(
-                    "instances",
-                    format!(
-                        "a batch of {} instances exceeds the maximum of {MAX_BATCH}",
-                        instances.len()
-                    ),
-                ));
-            }
-            let mut rows = Vec::with_capacity(instances.len());
-            let mut problems = Problems::new();
-            for (i, inst) in instances.iter().enumerate() {
-                let prefix = || format!("instances[{i}]");
-                match inst {
-                    Value::Object(obj) => {
-                        if let Some(row) =
-                            schema.validate_into(json_pairs(obj), prefix, &mut problems)
-                        {
-                            rows.push(row);
-                        }
-                    }
-                    other => problems.push(|| {
-                        FieldProblem::new(
-                            prefix(),
-                            format!("expected an object of feature values, got {}", kind(other)),
-                        )
-                    }),
-                }
-            }
-            if problems.is_empty() {
-                Ok(rows)
-            } else {
-                Err(ApiError::invalid_problems(problems))
-            }
-        }
-        (None, Some(other)) => Err(shape(
+        (None, Some(Instances::Valid(rows))) => Ok(rows),
+        (None, Some(Instances::Invalid(problems))) => Err(ApiError::invalid_problems(problems)),
+        (None, Some(Instances::Empty)) => Err(shape("instances", "the batch is empty".into())),
+        (None, Some(Instances::TooMany(n))) => Err(shape(
             "instances",
-            format!("expected an array of instances, got {}", kind(other)),
+            format!("a batch of {n} instances exceeds the maximum of {MAX_BATCH}"),
         )),
-    }
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
+        (None, Some(Instances::Not(kind))) => Err(shape(
+            "instances",
+            format!("expected an array of instances, got {kind}"),
+        )),
     }
 }
 
@@ -327,6 +270,7 @@ pub fn predict_response(
 mod tests {
     use super::*;
     use crate::testdata;
+    use serde_json::Value;
 
     fn parse(body: &str) -> Result<Vec<Row>, ApiError> {
         parse_predict_body(body.as_bytes(), &testdata::schema(), MAX_BODY_BYTES)
@@ -366,6 +310,21 @@ mod tests {
             (r#"{"features": {"x": 1}, "instances": []}"#, "instances"),
             (r#"{"features": {"x": 1}, "extra": 1}"#, "extra"),
             (r#"{"instances": [{"x": 1}, 3]}"#, "instances[1]"),
+            // Nesting is skipped without a depth limit (no tree is built): the shape
+            // is what is wrong.
+            (
+                format!("{}{}", "[".repeat(100_000), "]".repeat(100_000)).as_str(),
+                "$",
+            ),
+            (
+                format!(
+                    r#"{{"instances": [{}{}]}}"#,
+                    "[".repeat(9_999),
+                    "]".repeat(9_999)
+                )
+                .as_str(),
+                "instances[0]",
+            ),
         ] {
             let e = parse(body).unwrap_err();
             assert_eq!((e.status, e.code), (422, "invalid_input"), "{body}");
@@ -432,6 +391,18 @@ mod tests {
     fn batch_problems_name_the_instance() {
         let e = parse(r#"{"instances": [{"x": 1}, {"x": "Mars"}, {"color": "red"}]}"#).unwrap_err();
         assert_eq!(fields(&e), ["instances[1].x", "instances[2].x"]);
+    }
+
+    /// A repeated key is named, not silently replaced by its last value.
+    #[test]
+    fn a_feature_given_twice_is_named() {
+        let e = parse(r#"{"features": {"x": 1, "x": 2}}"#).unwrap_err();
+        assert_eq!(fields(&e), ["features.x"]);
+        assert!(
+            e.details[0].problem.contains("more than once"),
+            "{:?}",
+            e.details
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod events;
 pub mod manifest;
 pub mod openapi;
 pub mod postprocess;
+mod predict_body;
 pub mod preprocess;
 pub mod reference;
 pub mod schema;

@@ -32,7 +32,14 @@ impl FeatureValue {
             Value::Null => FeatureValue::Missing,
             Value::Number(n) => match n.as_i64() {
                 Some(i) => FeatureValue::Integer(i),
-                None => FeatureValue::Number(n.as_f64().unwrap_or(f64::INFINITY)),
+                None => FeatureValue::Number(n.as_f64().unwrap_or_else(|| {
+                    // Only past f64's range: infinite, with the number's sign.
+                    if n.to_string().starts_with('-') {
+                        f64::NEG_INFINITY
+                    } else {
+                        f64::INFINITY
+                    }
+                })),
             },
             Value::String(s) => FeatureValue::Category(s.clone()),
             Value::Bool(_) => FeatureValue::Other("a boolean"),
@@ -41,12 +48,13 @@ impl FeatureValue {
         }
     }
 
-    fn describe(&self) -> String {
+    /// What kind of JSON value it was: "a number", "a string", "null", "an array", ….
+    pub fn kind(&self) -> &'static str {
         match self {
-            FeatureValue::Number(_) | FeatureValue::Integer(_) => "a number".into(),
-            FeatureValue::Category(_) => "a string".into(),
-            FeatureValue::Missing => "null".into(),
-            FeatureValue::Other(what) => (*what).into(),
+            FeatureValue::Number(_) | FeatureValue::Integer(_) => "a number",
+            FeatureValue::Category(_) => "a string",
+            FeatureValue::Missing => "null",
+            FeatureValue::Other(what) => what,
         }
     }
 }
@@ -447,13 +455,11 @@ impl Schema {
             (Kind::Category { categories, .. }, other) => Err(format!(
                 "expected a string (one of: {}), got {}",
                 categories.join(", "),
-                other.describe()
+                other.kind()
             )),
-            (Kind::Number { .. }, other) => {
-                Err(format!("expected a number, got {}", other.describe()))
-            }
+            (Kind::Number { .. }, other) => Err(format!("expected a number, got {}", other.kind())),
             (Kind::Integer { .. }, other) => {
-                Err(format!("expected an integer, got {}", other.describe()))
+                Err(format!("expected an integer, got {}", other.kind()))
             }
         }
     }

@@ -6,7 +6,11 @@
 
 mod common;
 
-use pipeline::{Service, Task};
+use pipeline::api::parse_predict_body;
+use pipeline::schema::{Problems, json_pairs};
+use pipeline::{
+    ApiError, FeatureValue, FieldProblem, MAX_BATCH, MAX_BODY_BYTES, Row, Schema, Service, Task,
+};
 use proptest::prelude::*;
 use proptest::test_runner::TestRunner;
 use serde_json::{Map, Value, json};
@@ -70,9 +74,23 @@ fn body(names: Vec<String>, strings: Vec<String>) -> impl Strategy<Value = Vec<u
     let one = feature_map(names.clone(), strings.clone()).prop_map(|f| json!({ "features": f }));
     let batch = prop::collection::vec(feature_map(names, strings.clone()), 0..8)
         .prop_map(|i| json!({ "instances": i }));
+    // Shapes around the two forms: instances that are not objects, `features` that is
+    // not one, both keys, strangers beside them.
+    let odd = (
+        prop::collection::vec(any_json(strings.clone()), 0..4),
+        any_json(strings.clone()),
+        0..4u8,
+    )
+        .prop_map(|(instances, other, form)| match form {
+            0 => json!({ "instances": instances }),
+            1 => json!({ "features": other }),
+            2 => json!({ "features": {}, "instances": instances }),
+            _ => json!({ "instances": other, "extra": 1, "x": null }),
+        });
     prop_oneof![
         3 => one.prop_map(|v| serde_json::to_vec(&v).unwrap()),
         2 => batch.prop_map(|v| serde_json::to_vec(&v).unwrap()),
+        1 => odd.prop_map(|v| serde_json::to_vec(&v).unwrap()),
         1 => any_json(strings).prop_map(|v| serde_json::to_vec(&v).unwrap()),
         1 => prop::collection::vec(any::<u8>(), 0..64),
     ]
@@ -182,5 +200,132 @@ fn every_subset_of_optional_features_predicts() {
                 String::from_utf8_lossy(&r.body)
             );
         }
+    }
+}
+
+/// The oracle for `api::parse_predict_body`, which reads the body in one pass: the same
+/// decision written over a parsed `serde_json::Value` (how the server read bodies until
+/// hostile ones showed that building the tree cost most of the time).
+fn parse_through_value(body: &[u8], schema: &Schema) -> Result<Vec<Row>, ApiError> {
+    let shape = |field: &str, problem: String| {
+        ApiError::invalid_input(vec![FieldProblem::new(field, problem)])
+    };
+    let kind = |v: &Value| FeatureValue::from_json(v).kind();
+    let value: Value = serde_json::from_slice(body).map_err(|e| ApiError::malformed_json(&e))?;
+    let Value::Object(top) = &value else {
+        return Err(shape(
+            "$",
+            format!(
+                "expected a JSON object with `features` or `instances`, got {}",
+                kind(&value)
+            ),
+        ));
+    };
+    let mut unknown = Problems::new();
+    for k in top.keys().filter(|k| *k != "features" && *k != "instances") {
+        unknown.push(|| {
+            FieldProblem::new(
+                k.clone(),
+                "unknown field; expected `features` or `instances`",
+            )
+        });
+    }
+    if !unknown.is_empty() {
+        return Err(ApiError::invalid_problems(unknown));
+    }
+    let mut problems = Problems::new();
+    match (top.get("features"), top.get("instances")) {
+        (Some(_), Some(_)) => Err(shape(
+            "instances",
+            "give either `features` (one instance) or `instances` (a batch), not both".into(),
+        )),
+        (None, None) => Err(shape(
+            "features",
+            "the body needs `features` (one instance) or `instances` (a batch)".into(),
+        )),
+        (Some(Value::Object(f)), None) => schema
+            .validate_into(json_pairs(f), || "features".into(), &mut problems)
+            .map(|row| vec![row])
+            .ok_or_else(|| ApiError::invalid_problems(problems)),
+        (Some(other), None) => Err(shape(
+            "features",
+            format!("expected an object of feature values, got {}", kind(other)),
+        )),
+        (None, Some(Value::Array(instances))) if instances.is_empty() => {
+            Err(shape("instances", "the batch is empty".into()))
+        }
+        (None, Some(Value::Array(instances))) if instances.len() > MAX_BATCH => Err(shape(
+            "instances",
+            format!(
+                "a batch of {} instances exceeds the maximum of {MAX_BATCH}",
+                instances.len()
+            ),
+        )),
+        (None, Some(Value::Array(instances))) => {
+            let mut rows = Vec::new();
+            for (i, inst) in instances.iter().enumerate() {
+                let prefix = || format!("instances[{i}]");
+                match inst {
+                    Value::Object(obj) => {
+                        rows.extend(schema.validate_into(json_pairs(obj), prefix, &mut problems))
+                    }
+                    other => problems.push(|| {
+                        FieldProblem::new(
+                            prefix(),
+                            format!("expected an object of feature values, got {}", kind(other)),
+                        )
+                    }),
+                }
+            }
+            if problems.is_empty() {
+                Ok(rows)
+            } else {
+                Err(ApiError::invalid_problems(problems))
+            }
+        }
+        (None, Some(other)) => Err(shape(
+            "instances",
+            format!("expected an array of instances, got {}", kind(other)),
+        )),
+    }
+}
+
+/// The one-pass reader decides every body as a parsed `Value` would: the same rows, or
+/// the same status, code, message and problems. (Bodies made from a `Value` have no
+/// duplicate keys: a parsed `Value` keeps only the last, the reader names the repeat.)
+#[test]
+fn the_one_pass_reader_answers_as_a_parsed_value_would() {
+    for dir in common::bundle_dirs() {
+        let case = common::load(&dir);
+        let m = case.service.manifest();
+        let names: Vec<String> = m.features.iter().map(|f| f.name.clone()).collect();
+        let mut strings: Vec<String> = m
+            .features
+            .iter()
+            .flat_map(|f| f.categories.clone().unwrap_or_default())
+            .collect();
+        strings.push("Dream".into());
+        let schema = case.service.schema();
+        let mut runner = TestRunner::new(ProptestConfig {
+            cases: cases(),
+            ..ProptestConfig::default()
+        });
+        runner
+            .run(&body(names, strings), |b| {
+                let got = parse_predict_body(&b, schema, MAX_BODY_BYTES);
+                let want = parse_through_value(&b, schema);
+                match (got, want) {
+                    (Ok(got), Ok(want)) => prop_assert_eq!(got, want),
+                    (Err(got), Err(want)) => {
+                        prop_assert_eq!(
+                            (got.status, got.code, &got.message, &got.details),
+                            (want.status, want.code, &want.message, &want.details)
+                        )
+                    }
+                    (got, want) => prop_assert!(false, "{got:?} vs {want:?}"),
+                }
+                Ok(())
+            })
+            .unwrap_or_else(|e| panic!("{}: {e}", case.name));
     }
 }

@@ -6,6 +6,7 @@
 //! `{"error": "..."}`: 400 for a bad request, 404 for an unknown model, version or path.
 
 pub mod binary;
+mod bounded_json;
 mod infer;
 pub mod wire;
 
@@ -17,6 +18,7 @@ use crate::events::Outcome;
 use crate::manifest::{FeatureType, Manifest, Task};
 use crate::postprocess::Prediction;
 use crate::service::{Response, Service};
+use bounded_json::BoundedError;
 use infer::{Out, Refusal};
 use wire::{OutData, Output};
 
@@ -27,6 +29,9 @@ pub const EXTENSIONS: &[&str] = &["binary_tensor_data"];
 pub const HEADER_LENGTH: &str = "inference-header-content-length";
 /// Problems listed in one error message (the message gives the total).
 const LISTED_PROBLEMS: usize = 10;
+/// JSON values a request header may spend beside its rows' data: the id, tensor names,
+/// datatypes and shapes, requested outputs, parameters.
+const HEADER_FRAMING_VALUES: usize = 4096;
 
 /// A V2 endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -306,9 +311,20 @@ fn infer(
         Ok(parts) => parts,
         Err(e) => return bad(e),
     };
-    let top: Value = match serde_json::from_slice(&wire::non_finite_tokens(header)) {
+    // The most values an answerable header holds: every row's features, each in its own
+    // array in the `[N, 1]` form (2 values per feature; `[N, F]` needs F + 1), plus
+    // framing — id, names, shapes, parameters.
+    let max_values = MAX_BATCH * 2 * service.schema().len() + HEADER_FRAMING_VALUES;
+    let top = match bounded_json::from_slice(&wire::non_finite_tokens(header), max_values) {
         Ok(v) => v,
-        Err(e) => return bad(json_error(&e, route.header_length.is_some())),
+        Err(BoundedError::Json(e)) => return bad(json_error(&e, route.header_length.is_some())),
+        Err(BoundedError::TooMany(n)) => {
+            return bad(format!(
+                "the inference request holds more than {n} JSON values; at most {MAX_BATCH} rows \
+                 of {} features are answered",
+                service.schema().len()
+            ));
+        }
     };
     let request = match wire::parse_header(&top, binary)
         .map_err(Refusal::Bad)
