@@ -4,6 +4,10 @@
 //! stay in cache while the rows stream past. Inputs are cast once per row (to f32 and
 //! back when the library compares float32 inputs with f64 thresholds, as sklearn does).
 //!
+//! Where the library compares float32 inputs, thresholds are stored as f32 too, rounded
+//! so that every f32 input goes the same way as against the f64 threshold (see
+//! `Threshold`): nodes shrink from 24 to 16 bytes and rows to half, for the same leaves.
+//!
 //! A walk is a chain of dependent loads and compares, so walks are interleaved: `LANES`
 //! rows go through one tree in lockstep (or one row through `LANES` trees), giving the
 //! CPU independent chains to overlap, and the child is picked by index rather than by a
@@ -16,8 +20,8 @@ use super::format::{Comparison, FloatKind, ModelSpec, TreeSpec};
 /// An internal node. A child `c >= 0` is a node index in `nodes`; `c < 0` is a leaf whose
 /// values start at `leaf_values[!c]`.
 #[derive(Debug, Clone, Copy)]
-struct Node {
-    threshold: f64,
+struct Node<T> {
+    threshold: T,
     /// Feature index in the low 29 bits; `DEFAULT_LEFT` and the missing mode above.
     feature: u32,
     /// `[left, right]`.
@@ -45,9 +49,18 @@ struct Tree {
     output: Option<u32>,
 }
 
+/// The nodes of every tree, with thresholds in the precision the comparisons need.
+#[derive(Debug, Clone)]
+enum Nodes {
+    /// Inputs compared as f64 (LightGBM, HistGradientBoosting).
+    F64(Vec<Node<f64>>),
+    /// Inputs cast to f32 first (sklearn trees, XGBoost): f32 thresholds decide the same.
+    F32(Vec<Node<f32>>),
+}
+
 #[derive(Debug, Clone)]
 pub struct TreeEnsemble {
-    nodes: Vec<Node>,
+    nodes: Nodes,
     leaf_values: Vec<f64>,
     trees: Vec<Tree>,
     width: usize,
@@ -82,8 +95,9 @@ impl TreeEnsemble {
         if spec.input_width > FEATURE_MASK as usize {
             return Err("input_width is too large for a tree ensemble".into());
         }
+        let mut nodes = Vec::new();
         let mut e = TreeEnsemble {
-            nodes: Vec::new(),
+            nodes: Nodes::F64(Vec::new()),
             leaf_values: Vec::new(),
             trees: Vec::with_capacity(trees.len()),
             width: spec.input_width,
@@ -96,12 +110,36 @@ impl TreeEnsemble {
             scale,
         };
         for (t, tree) in trees.iter().enumerate() {
-            e.add_tree(tree).map_err(|p| format!("`trees[{t}]`: {p}"))?;
+            e.add_tree(tree, &mut nodes)
+                .map_err(|p| format!("`trees[{t}]`: {p}"))?;
         }
+        e.nodes = if e.cast_f32 {
+            let narrow = |t: f64| {
+                if e.lt {
+                    lt_threshold(t)
+                } else {
+                    le_threshold(t)
+                }
+            };
+            Nodes::F32(
+                nodes
+                    .iter()
+                    .map(|n| Node {
+                        threshold: narrow(n.threshold),
+                        feature: n.feature,
+                        children: n.children,
+                    })
+                    .collect(),
+            )
+        } else {
+            Nodes::F64(nodes)
+        };
         Ok(e)
     }
 
-    fn add_tree(&mut self, t: &TreeSpec) -> Result<(), String> {
+    /// Adds one tree: its nodes to `nodes` (f64 thresholds, as the spec has them), its
+    /// leaves and root to `self`.
+    fn add_tree(&mut self, t: &TreeSpec, nodes: &mut Vec<Node<f64>>) -> Result<(), String> {
         let n = t.left.len();
         if n == 0 {
             return Err("no nodes".into());
@@ -125,7 +163,7 @@ impl TreeEnsemble {
         let leaf_len = if output.is_some() { 1 } else { self.outputs };
         // Tree node ids → this ensemble's child references, assigned in node order.
         let mut refs = Vec::with_capacity(n);
-        let mut next_node = self.nodes.len();
+        let mut next_node = nodes.len();
         for (i, (left, value)) in t.left.iter().zip(&t.value).enumerate() {
             if *left == -1 {
                 let offset = self.leaf_values.len();
@@ -165,7 +203,7 @@ impl TreeEnsemble {
                 return Err(bad("missing must be 0, 1 or 2"));
             }
             self.plain &= mode == 0;
-            self.nodes.push(Node {
+            nodes.push(Node {
                 threshold,
                 feature: feature as u32
                     | (mode << MODE_SHIFT)
@@ -182,30 +220,39 @@ impl TreeEnsemble {
 
     /// Raw outputs of `rows` rows (row-major `[rows, width]` in, `[rows, outputs]` out).
     pub fn raw(&self, input: &[f64], rows: usize, out: &mut [f64]) {
-        let x: Vec<f64> = if self.cast_f32 {
-            input.iter().map(|v| *v as f32 as f64).collect()
-        } else {
-            input.to_vec()
-        };
-        match (self.lt, self.plain) {
-            (false, true) => self.sum::<false, true>(&x, rows, out),
-            (false, false) => self.sum::<false, false>(&x, rows, out),
-            (true, true) => self.sum::<true, true>(&x, rows, out),
-            (true, false) => self.sum::<true, false>(&x, rows, out),
+        match &self.nodes {
+            Nodes::F64(nodes) => self.raw_in(nodes, input, rows, out),
+            Nodes::F32(nodes) => self.raw_in(nodes, input, rows, out),
         }
     }
 
-    fn sum<const LT: bool, const PLAIN: bool>(&self, x: &[f64], rows: usize, out: &mut [f64]) {
+    fn raw_in<T: Threshold>(&self, nodes: &[Node<T>], input: &[f64], rows: usize, out: &mut [f64]) {
+        let x: Vec<T> = input.iter().map(|v| T::from_input(*v)).collect();
+        match (self.lt, self.plain) {
+            (false, true) => self.sum::<T, false, true>(nodes, &x, rows, out),
+            (false, false) => self.sum::<T, false, false>(nodes, &x, rows, out),
+            (true, true) => self.sum::<T, true, true>(nodes, &x, rows, out),
+            (true, false) => self.sum::<T, true, false>(nodes, &x, rows, out),
+        }
+    }
+
+    fn sum<T: Threshold, const LT: bool, const PLAIN: bool>(
+        &self,
+        nodes: &[Node<T>],
+        x: &[T],
+        rows: usize,
+        out: &mut [f64],
+    ) {
         let k = self.outputs;
         if self.sum_f32 {
             let mut acc = vec![0.0f32; rows * k];
-            self.accumulate::<LT, PLAIN, f32>(x, rows, &mut acc);
+            self.accumulate::<T, LT, PLAIN, f32>(nodes, x, rows, &mut acc);
             for (o, a) in out.iter_mut().zip(&acc) {
                 *o = f64::from(*a);
             }
         } else {
             out.fill(0.0);
-            self.accumulate::<LT, PLAIN, f64>(x, rows, out);
+            self.accumulate::<T, LT, PLAIN, f64>(nodes, x, rows, out);
         }
         for row in out.chunks_exact_mut(k) {
             for (o, b) in row.iter_mut().zip(&self.base) {
@@ -216,9 +263,10 @@ impl TreeEnsemble {
 
     /// Adds every tree's leaves to `acc` (`[rows, outputs]`). Trees are visited in
     /// order for every row, so sums (and their rounding) are the same in a batch and alone.
-    fn accumulate<const LT: bool, const PLAIN: bool, A: Accumulator>(
+    fn accumulate<T: Threshold, const LT: bool, const PLAIN: bool, A: Accumulator>(
         &self,
-        x: &[f64],
+        nodes: &[Node<T>],
+        x: &[T],
         rows: usize,
         acc: &mut [A],
     ) {
@@ -228,7 +276,8 @@ impl TreeEnsemble {
         // Tree-major over groups of LANES rows: the tree stays in cache, the rows stream.
         for tree in &self.trees {
             for first in (0..full).step_by(LANES) {
-                let leaves = self.walk::<LT, PLAIN, LANES>(
+                let leaves = walk::<T, LT, PLAIN, LANES>(
+                    nodes,
                     [tree.root; LANES],
                     std::array::from_fn(|j| row(first + j)),
                 );
@@ -242,7 +291,8 @@ impl TreeEnsemble {
             let sums = &mut acc[r * k..(r + 1) * k];
             let mut groups = self.trees.chunks_exact(LANES);
             for group in groups.by_ref() {
-                let leaves = self.walk::<LT, PLAIN, LANES>(
+                let leaves = walk::<T, LT, PLAIN, LANES>(
+                    nodes,
                     std::array::from_fn(|j| group[j].root),
                     [row(r); LANES],
                 );
@@ -251,7 +301,7 @@ impl TreeEnsemble {
                 }
             }
             for tree in groups.remainder() {
-                let [leaf] = self.walk::<LT, PLAIN, 1>([tree.root], [row(r)]);
+                let [leaf] = walk::<T, LT, PLAIN, 1>(nodes, [tree.root], [row(r)]);
                 self.add(tree, leaf, sums);
             }
         }
@@ -268,57 +318,117 @@ impl TreeEnsemble {
             }
         }
     }
+}
 
-    /// `N` walks in lockstep from `roots` over `rows`; returns each leaf's offset in
-    /// `leaf_values`.
-    #[inline(always)]
-    fn walk<const LT: bool, const PLAIN: bool, const N: usize>(
-        &self,
-        roots: [i32; N],
-        rows: [&[f64]; N],
-    ) -> [usize; N] {
-        let mut c = roots;
-        loop {
-            let mut active = false;
-            for j in 0..N {
-                if c[j] >= 0 {
-                    let n = &self.nodes[c[j] as usize];
-                    let right = !self.go_left::<LT, PLAIN>(n, rows[j]);
-                    c[j] = n.children[usize::from(right)];
-                    active = true;
-                }
-            }
-            if !active {
-                return c.map(|c| !c as usize);
+/// `N` walks in lockstep from `roots` over `rows`; returns each leaf's offset in
+/// `leaf_values`.
+#[inline(always)]
+fn walk<T: Threshold, const LT: bool, const PLAIN: bool, const N: usize>(
+    nodes: &[Node<T>],
+    roots: [i32; N],
+    rows: [&[T]; N],
+) -> [usize; N] {
+    let mut c = roots;
+    loop {
+        let mut active = false;
+        for j in 0..N {
+            if c[j] >= 0 {
+                let n = &nodes[c[j] as usize];
+                let right = !go_left::<T, LT, PLAIN>(n, rows[j]);
+                c[j] = n.children[usize::from(right)];
+                active = true;
             }
         }
+        if !active {
+            return c.map(|c| !c as usize);
+        }
     }
+}
 
-    #[inline(always)]
-    fn go_left<const LT: bool, const PLAIN: bool>(&self, n: &Node, row: &[f64]) -> bool {
-        let mut v = row[(n.feature & FEATURE_MASK) as usize];
-        let default_left = n.feature & DEFAULT_LEFT != 0;
-        if PLAIN {
-            // NaN compares false both ways, so only the default side needs adding.
-            (if LT {
-                v < n.threshold
-            } else {
-                v <= n.threshold
-            }) | (v.is_nan() & default_left)
+#[inline(always)]
+fn go_left<T: Threshold, const LT: bool, const PLAIN: bool>(n: &Node<T>, row: &[T]) -> bool {
+    let mut v = row[(n.feature & FEATURE_MASK) as usize];
+    let default_left = n.feature & DEFAULT_LEFT != 0;
+    if PLAIN {
+        // NaN compares false both ways, so only the default side needs adding.
+        (if LT {
+            v < n.threshold
         } else {
-            let mode = (n.feature >> MODE_SHIFT) & 3;
-            if mode == MODE_NONE_AS_ZERO && v.is_nan() {
-                v = 0.0;
-            }
-            if v.is_nan() || (mode == MODE_ZERO && v.abs() <= ZERO_THRESHOLD) {
-                default_left
-            } else if LT {
-                v < n.threshold
-            } else {
-                v <= n.threshold
-            }
+            v <= n.threshold
+        }) | (v.is_nan() & default_left)
+    } else {
+        let mode = (n.feature >> MODE_SHIFT) & 3;
+        if mode == MODE_NONE_AS_ZERO && v.is_nan() {
+            v = T::ZERO;
+        }
+        if v.is_nan() || (mode == MODE_ZERO && v.abs() <= T::ZERO_THRESHOLD) {
+            default_left
+        } else if LT {
+            v < n.threshold
+        } else {
+            v <= n.threshold
         }
     }
+}
+
+/// A threshold's (and an input's) precision. With f32, a threshold `t` of the spec is
+/// stored as the f32 `s` for which every f32 input `x` decides alike: `x <= t` ⟺
+/// `x <= s` with `s` the largest f32 ≤ t, and `x < t` ⟺ `x < s` with `s` the smallest
+/// f32 ≥ t (no f32 lies strictly between those two, and infinities round to the
+/// extreme finite values or stay infinite accordingly).
+trait Threshold: Copy + PartialOrd {
+    const ZERO: Self;
+    /// LightGBM's kZeroThreshold (exactly 1e-35f in both precisions).
+    const ZERO_THRESHOLD: Self;
+    fn from_input(x: f64) -> Self;
+    fn is_nan(self) -> bool;
+    fn abs(self) -> Self;
+}
+
+impl Threshold for f64 {
+    const ZERO: f64 = 0.0;
+    const ZERO_THRESHOLD: f64 = ZERO_THRESHOLD;
+    #[inline(always)]
+    fn from_input(x: f64) -> f64 {
+        x
+    }
+    #[inline(always)]
+    fn is_nan(self) -> bool {
+        f64::is_nan(self)
+    }
+    #[inline(always)]
+    fn abs(self) -> f64 {
+        f64::abs(self)
+    }
+}
+
+impl Threshold for f32 {
+    const ZERO: f32 = 0.0;
+    const ZERO_THRESHOLD: f32 = 1e-35;
+    #[inline(always)]
+    fn from_input(x: f64) -> f32 {
+        x as f32
+    }
+    #[inline(always)]
+    fn is_nan(self) -> bool {
+        f32::is_nan(self)
+    }
+    #[inline(always)]
+    fn abs(self) -> f32 {
+        f32::abs(self)
+    }
+}
+
+/// The largest f32 ≤ `t`: the f32 threshold for `<=`.
+fn le_threshold(t: f64) -> f32 {
+    let s = t as f32;
+    if f64::from(s) > t { s.next_down() } else { s }
+}
+
+/// The smallest f32 ≥ `t`: the f32 threshold for `<`.
+fn lt_threshold(t: f64) -> f32 {
+    let s = t as f32;
+    if f64::from(s) < t { s.next_up() } else { s }
 }
 
 /// A leaf value: a number for scalar leaves, `len` numbers for vector leaves.
@@ -439,6 +549,61 @@ mod tests {
         spec["accumulate"] = json!("float64");
         let t = TreeEnsemble::from_spec(&serde_json::from_value(spec).unwrap()).unwrap();
         assert_eq!(eval(&t, &[3.0]), [0.1]);
+    }
+
+    /// An f32 threshold decides every f32 input as the f64 threshold does: thresholds at,
+    /// between and beyond f32 values, inputs on both sides of each.
+    #[test]
+    fn f32_thresholds_decide_as_f64_ones_for_f32_inputs() {
+        let mut thresholds = vec![
+            0.0,
+            -0.0,
+            0.1,
+            -0.1,
+            1.5,
+            1e-40,
+            -1e-40,
+            1e-46,
+            3.4028235e38,
+            3.4028236e38,
+            1e300,
+            -1e300,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::MIN_POSITIVE,
+        ];
+        let mut state = 0x9e3779b97f4a7c15u64;
+        for _ in 0..2000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let t = f64::from_bits(state);
+            if t.is_finite() && t.abs() < 1e39 {
+                thresholds.push(t);
+            }
+            let f = f32::from_bits(state as u32);
+            if f.is_finite() {
+                thresholds.extend([f64::from(f), f64::from(f) * (1.0 + 1e-12)]);
+            }
+        }
+        for t in thresholds {
+            let near = t as f32;
+            let inputs = [
+                near,
+                near.next_up(),
+                near.next_down(),
+                0.0,
+                f32::INFINITY,
+                f32::NEG_INFINITY,
+                f32::MAX,
+                f32::MIN,
+            ];
+            for x in inputs {
+                let wide = f64::from(x);
+                assert_eq!(wide <= t, x <= le_threshold(t), "{x} <= {t}");
+                assert_eq!(wide < t, x < lt_threshold(t), "{x} < {t}");
+            }
+        }
     }
 
     #[test]
