@@ -55,6 +55,9 @@ const common = {
   target: "es2022",
   nodePaths: [nodeModules],
   plugins: [transpiled],
+  // See src/jspi-fallback.js.
+  inject: [join(here, "src", "jspi-fallback.js")],
+  define: { "WebAssembly.promising": "wasmPromisingOrIdentity" },
   external: ["*.wasm", "node:*"],
   logLevel: "warning",
 };
