@@ -108,8 +108,7 @@ impl Documents {
 }
 
 async fn check_contract(addr: SocketAddr, host_docs: &Documents, what: &str) {
-    let worst =
-        common::check_rows_over_http(addr, &reference(DEFAULT_BUNDLE), &format!("{what}")).await;
+    let worst = common::check_rows_over_http(addr, &reference(DEFAULT_BUNDLE), what).await;
     eprintln!("{what}: every reference row within tolerance (worst difference {worst:.1e})");
 
     for (path, status, body) in &host_docs.0 {
