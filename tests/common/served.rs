@@ -52,12 +52,36 @@ pub fn free_addr() -> SocketAddr {
         .unwrap()
 }
 
+/// Longest a runtime may live: should the test process die before its drop runs, the
+/// runtime still stops by itself.
+const MAX_LIFETIME: &str = "600";
+
+/// `cmd` under coreutils' `timeout` (SIGINT after `MAX_LIFETIME` seconds, SIGKILL 5 s
+/// later), with the same arguments, directory and environment.
+fn bounded(cmd: &Command) -> Command {
+    let mut bounded = Command::new("timeout");
+    bounded
+        .args(["--signal=INT", "--kill-after=5", MAX_LIFETIME])
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    if let Some(dir) = cmd.get_current_dir() {
+        bounded.current_dir(dir);
+    }
+    for (key, value) in cmd.get_envs() {
+        match value {
+            Some(v) => bounded.env(key, v),
+            None => bounded.env_remove(key),
+        };
+    }
+    bounded
+}
+
 /// Starts `cmd` in its own process group (so that drop can end the runtime's children
 /// too) and waits (at most 60 s) until `addr` accepts connections. Nothing is requested:
 /// the caller's first request is the runtime's first.
-pub async fn spawn_listening(mut cmd: Command, addr: SocketAddr, what: &str) -> Served {
+pub async fn spawn_listening(cmd: Command, addr: SocketAddr, what: &str) -> Served {
     use std::os::unix::process::CommandExt;
-    let child = cmd
+    let child = bounded(&cmd)
         .process_group(0)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
