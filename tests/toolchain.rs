@@ -92,7 +92,10 @@ fn build_script_stops_at_once_without_the_wasm_target() {
     };
     let dir = toolchain_without_wasm(&sysroot);
     let rustc = dir.join("bin/rustc");
+    // cargo runs tests with the active toolchain's lib/ on LD_LIBRARY_PATH, which would
+    // load its rustc_driver (and so its sysroot) instead of the stripped copy's.
     let libdir = Command::new(&rustc)
+        .env_remove("LD_LIBRARY_PATH")
         .args(["--print", "target-libdir", "--target", TARGET])
         .output()
         .unwrap();
@@ -135,6 +138,7 @@ fn build_script_stops_at_once_without_the_wasm_target() {
     // What cargo gives a build script under `cargo +NAME build -p host`.
     let start = Instant::now();
     let out = Command::new(&script)
+        .env_remove("LD_LIBRARY_PATH")
         .env("CARGO_MANIFEST_DIR", common::repo_root().join("host"))
         .env("OUT_DIR", scratch.join("out"))
         .env("CARGO_TARGET_DIR", &scratch)
