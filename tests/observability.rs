@@ -378,3 +378,76 @@ async fn admin_routes_can_move_to_their_own_listener() {
     })
     .await;
 }
+
+/// The counters a fleet sums (`mlfn_feature_bin_total{feature, bin}`) and the baseline
+/// gauges (`mlfn_feature_baseline_proportion`) carry everything PSI needs: over the same
+/// requests, PSI from the scraped series equals the host's own `/drift` for every
+/// feature and prediction pseudo-feature, and every bin is exported (at 0 if empty).
+#[tokio::test(flavor = "multi_thread")]
+async fn bin_counters_and_baselines_reproduce_the_drift_report() {
+    let reference = reference("breast-cancer");
+    let n = reference.rows.len();
+    let drift = DriftConfig {
+        window: n,
+        psi_threshold: 0.2,
+        min_observations: n,
+    };
+    let srv = spawn_with(
+        runtime("breast-cancer").await,
+        ServeLimits::default(),
+        drift,
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let instances: Vec<Value> = reference
+        .rows
+        .iter()
+        .map(|r| {
+            let mut f = Value::Object(r.features.clone());
+            f["mean_radius"] = json!(f["mean_radius"].as_f64().unwrap() * 1.3);
+            f
+        })
+        .collect();
+    for chunk in instances.chunks(64) {
+        let r = post_json(srv.addr, "/predict", &json!({ "instances": chunk })).await;
+        assert_eq!(r.status, 200);
+    }
+    let report = async || request(srv.addr, "GET", "/drift", &[], "").await.json();
+    eventually(async || report().await["observed"] == n).await;
+    let report = report().await;
+    let scrape = scrape(srv.addr).await;
+    let mut checked = 0;
+    for f in report["features"].as_array().unwrap() {
+        let name = f["name"].as_str().unwrap();
+        let mut baseline = Vec::new();
+        let mut counts = Vec::new();
+        for bin in 0.. {
+            let labels = [("feature", name), ("bin", &bin.to_string())];
+            let present = scrape.samples.iter().any(|s| {
+                s.metric == "mlfn_feature_baseline_proportion"
+                    && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v))
+            });
+            if !present {
+                break;
+            }
+            baseline.push(value(&scrape, "mlfn_feature_baseline_proportion", &labels));
+            counts.push(value(&scrape, "mlfn_feature_bin_total", &labels) as u64);
+        }
+        assert!(
+            baseline.len() >= 2,
+            "{name}: {} bins exported",
+            baseline.len()
+        );
+        assert_eq!(counts.iter().sum::<u64>(), n as u64, "{name}: {counts:?}");
+        let from_counters = pipeline::drift::psi(&baseline, &counts).unwrap();
+        let reported = f["psi"].as_f64().unwrap();
+        assert!(
+            (from_counters - reported).abs() < 1e-12,
+            "{name}: PSI from the counters {from_counters}, /drift {reported}"
+        );
+        checked += 1;
+    }
+    // 30 inputs + prediction.label + prediction.confidence.
+    assert_eq!(checked, 32);
+}

@@ -718,56 +718,23 @@ async fn bodies_up_to_the_limit_are_answered_fast() {
     }
 }
 
-/// A runtime's process group (`spin up` runs its trigger as a child), ended when dropped:
-/// Ctrl-C, then SIGKILL for whatever is left (as in tests/runtimes.rs).
-struct Served(std::process::Child);
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let group = -(self.0.id() as i32);
-        // SAFETY: kill(2) on the process group this test created.
-        unsafe { libc::kill(group, libc::SIGINT) };
-        let start = std::time::Instant::now();
-        while start.elapsed() < std::time::Duration::from_secs(3) {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        // SAFETY: as above.
-        unsafe { libc::kill(group, libc::SIGKILL) };
-        let _ = self.0.wait();
-    }
-}
-
 /// The guest speaks V2 under Spin and `wasmtime serve` as under our host (tools from
 /// `../shared/tools`, as tests/runtimes.rs; there under CI): the penguins component
 /// (categories, missing values) through tritonclient, every reference row with binary
 /// data both ways, and the guest's own 413 in the V2 envelope (no host limit in front).
 #[tokio::test(flavor = "multi_thread")]
 async fn spin_and_wasmtime_serve_speak_v2() {
-    use std::os::unix::process::CommandExt;
-    let tools = common::repo_root().join("../shared/tools");
-    let (spin, wasmtime) = (tools.join("spin"), tools.join("wasmtime"));
-    if !(spin.is_file() && wasmtime.is_file()) {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must have {}",
-            tools.display()
-        );
-        eprintln!("{} has no spin and wasmtime: skipped", tools.display());
+    use common::served::{free_addr, serve, shared_tool};
+    let (Some(spin), Some(wasmtime)) = (shared_tool("spin"), shared_tool("wasmtime")) else {
         return;
-    }
+    };
     let bundle = "penguins";
     let m = manifest(bundle);
     let reference = reference(bundle);
     let wasm = common::packaged_wasm(bundle).await;
     for what in ["wasmtime serve", "spin up"] {
-        let addr = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap();
-        let mut cmd = if what == "spin up" {
+        let addr = free_addr();
+        let cmd = if what == "spin up" {
             let mut c = std::process::Command::new(&spin);
             c.args(["up", "--listen", &addr.to_string(), "-f"])
                 .arg(&wasm)
@@ -779,26 +746,14 @@ async fn spin_and_wasmtime_serve_speak_v2() {
                 .arg(&wasm);
             c
         };
-        let _served = Served(
-            cmd.process_group(0)
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .spawn()
-                .unwrap(),
+        let _served = serve(cmd, addr, what).await;
+        assert_eq!(
+            request(addr, "GET", "/v2/health/ready", &[], "")
+                .await
+                .status,
+            200,
+            "{what}"
         );
-        let start = std::time::Instant::now();
-        loop {
-            if tokio::net::TcpStream::connect(addr).await.is_ok()
-                && request(addr, "GET", "/v2/health/ready", &[], "")
-                    .await
-                    .status
-                    == 200
-            {
-                break;
-            }
-            assert!(start.elapsed().as_secs() < 60, "{what} did not come up");
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
         for rows in reference.rows.chunks(pipeline::MAX_BATCH) {
             let reply = post(
                 addr,

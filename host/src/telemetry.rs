@@ -53,6 +53,7 @@ pub struct Telemetry {
     missing: IntCounterVec,
     out_of_range: IntCounterVec,
     invalid: IntCounterVec,
+    feature_bins: IntCounterVec,
     memory: HistogramVec,
     psi: GaugeVec,
     ks: GaugeVec,
@@ -220,6 +221,13 @@ impl Telemetry {
                 "Values rejected by validation (any reason)",
                 &["feature"],
             )?,
+            // Counters, not a window: every replica exports its own and Prometheus sums
+            // them, so PSI across a fleet needs no shared process (deploy/monitoring/).
+            feature_bins: counter(
+                "feature_bin_total",
+                "Instances by baseline bin of each feature (inputs, then prediction.label and prediction.confidence or prediction.value)",
+                &["feature", "bin"],
+            )?,
             memory: histogram(
                 "instance_memory_bytes",
                 "Peak linear memory of an instance",
@@ -252,7 +260,30 @@ impl Telemetry {
             baselines,
             window: Mutex::new(VecDeque::new()),
         };
+        t.export_baselines()?;
         Ok(t)
+    }
+
+    /// Each feature's baseline share per bin as a constant gauge
+    /// (`mlfn_feature_baseline_proportion{feature, bin}`), and every bin's counter at 0,
+    /// so that PromQL can compute PSI from rates (an absent bin would drop out of the sum).
+    fn export_baselines(&self) -> wasmtime::Result<()> {
+        let baseline = GaugeVec::new(
+            Opts::new(
+                "feature_baseline_proportion",
+                "Share of the training baseline in each bin of each feature (constant)",
+            ),
+            &["feature", "bin"],
+        )?;
+        for (f, name) in self.baselines.names().iter().enumerate() {
+            for (bin, share) in self.baselines.proportions(f).iter().enumerate() {
+                let labels = [name.as_str(), &bin.to_string()];
+                baseline.with_label_values(&labels).set(*share);
+                self.feature_bins.with_label_values(&labels);
+            }
+        }
+        self.registry.register(Box::new(baseline))?;
+        Ok(())
     }
 
     /// Records one finished request: what the host saw, and the instance's stderr.
@@ -334,6 +365,13 @@ impl Telemetry {
                 for (f, bucket) in self.baselines.prediction_buckets(&p) {
                     b[f] = Some(bucket.bin);
                     r[f] = bucket.rank;
+                }
+            }
+            for (f, bin) in b.iter().enumerate() {
+                if let Some(bin) = bin.filter(|b| usize::from(*b) < self.baselines.bins(f)) {
+                    self.feature_bins
+                        .with_label_values(&[names[f].as_str(), &bin.to_string()])
+                        .inc();
                 }
             }
             window.push_back((b, r));

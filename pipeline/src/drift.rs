@@ -176,9 +176,14 @@ impl Baselines {
 
     /// Number of bins of a feature's baseline.
     pub fn bins(&self, feature: usize) -> usize {
+        self.proportions(feature).len()
+    }
+
+    /// The baseline's share of each bin (what PSI compares a window's shares with).
+    pub fn proportions(&self, feature: usize) -> &[f64] {
         match &self.features[feature] {
             FeatureBaseline::Numeric { proportions, .. }
-            | FeatureBaseline::Categorical { proportions } => proportions.len(),
+            | FeatureBaseline::Categorical { proportions } => proportions,
         }
     }
 
@@ -199,11 +204,7 @@ impl Baselines {
 
     /// PSI of observed bin counts against the feature's baseline proportions.
     pub fn psi(&self, feature: usize, counts: &[u64]) -> Option<f64> {
-        let expected = match &self.features[feature] {
-            FeatureBaseline::Numeric { proportions, .. }
-            | FeatureBaseline::Categorical { proportions } => proportions,
-        };
-        psi(expected, counts)
+        psi(self.proportions(feature), counts)
     }
 
     /// KS statistic of observed quantile-grid ranks (histogram over 0..=101) against the

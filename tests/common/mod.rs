@@ -14,6 +14,8 @@ use host::{PoolLimits, Runtime, guests};
 use http_body_util::{BodyExt, Full};
 use pipeline::reference::Reference;
 
+pub mod served;
+
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .parent()
