@@ -46,6 +46,9 @@ pub struct Version {
 }
 
 impl Version {
+    // Each argument is one of the file's fields or one loaded part; a builder would only
+    // rename them.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         model: &str,
         version: &str,
