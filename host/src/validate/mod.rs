@@ -422,6 +422,9 @@ fn strings(v: &Value) -> Vec<String> {
         .collect()
 }
 
+/// Reads one metric of a version's figures.
+type Metric = fn(&Figures) -> Option<f64>;
+
 /// The side-by-side table and the verdict, for a terminal.
 pub fn print(report: &Report) {
     let name = |f: &Figures| format!("{} {}", f.name, f.version);
@@ -432,7 +435,7 @@ pub fn print(report: &Report) {
         cur.map_or("(no current)".into(), name),
         format!("candidate {}", name(&report.candidate))
     );
-    let rows: [(&str, fn(&Figures) -> Option<f64>); 7] = [
+    let rows: [(&str, Metric); 7] = [
         ("accuracy", |f| f.accuracy),
         ("roc_auc", |f| f.roc_auc),
         ("log_loss", |f| f.log_loss),
