@@ -191,7 +191,9 @@ impl Server {
     }
 }
 
+/// `mlfn_version_weight` as the router sees it now (versions a reload removed disappear).
 fn publish_weights(deployment: &Deployment, metrics: &DeployMetrics) {
+    metrics.weight.reset();
     for v in deployment.versions() {
         metrics
             .weight
@@ -470,21 +472,18 @@ fn resolve<'d>(
             error_response(404, "not_found", &what)
         }
     };
-    let model = match deployment.model(route.model) {
-        Some(m) => m,
-        // One component: V2 paths naming another model reach the guest, which answers
-        // them as it always has.
-        None if route.v2 && deployment.is_single() => {
-            let m = &deployment.models[0];
-            return Ok((m, m.stable(), path.to_string(), Choice::Stable));
-        }
-        None => {
-            return Err(not_found(format!(
-                "no model {:?}; this server has {:?}",
-                route.model.unwrap_or_default(),
-                deployment.model_names()
-            )));
-        }
+    // One component: every V2 path reaches the guest, which answers unknown models and
+    // versions as it always has.
+    if route.v2 && deployment.is_single() {
+        let m = &deployment.models[0];
+        return Ok((m, m.stable(), path.to_string(), Choice::Stable));
+    }
+    let Some(model) = deployment.model(route.model) else {
+        return Err(not_found(format!(
+            "unknown model '{}'; this server serves {:?}",
+            route.model.unwrap_or_default(),
+            deployment.model_names()
+        )));
     };
     let key = parts
         .headers
@@ -497,7 +496,7 @@ fn resolve<'d>(
             _ => "",
         };
         return Err(not_found(format!(
-            "model {:?} has no version {asked:?}; it has {:?}",
+            "unknown version '{asked}' of model '{}'; the versions served are {:?}",
             model.name,
             model.version_names()
         )));
