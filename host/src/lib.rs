@@ -7,6 +7,7 @@
 pub mod bench;
 pub mod cache;
 pub mod component;
+pub mod deploy;
 pub mod direct;
 pub mod engine;
 pub mod guests;
@@ -16,6 +17,7 @@ pub mod server;
 pub mod state;
 pub mod telemetry;
 pub mod typed;
+pub mod validate;
 pub mod verify;
 
 pub use engine::PoolLimits;

@@ -39,11 +39,15 @@ enum Command {
     Serve {
         #[command(flatten)]
         component: ComponentArg,
+        /// A deployment file (TOML: models, versions, weights, shadow, canary limits)
+        /// instead of one component; reloaded on SIGHUP and `POST /admin/reload`.
+        #[arg(long, conflicts_with = "component")]
+        config: Option<PathBuf>,
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:3000")]
         listen: SocketAddr,
-        /// Serve `GET /metrics` and `GET /drift` on this address only, not on the public
-        /// one (default: both on `--listen`).
+        /// Serve `GET /metrics`, `GET /drift` and `POST /admin/reload` on this address
+        /// (default: metrics and drift on `--listen`, no reload endpoint).
         #[arg(long)]
         admin_listen: Option<SocketAddr>,
         #[command(flatten)]
@@ -102,6 +106,48 @@ enum Command {
         /// Write the report as JSON to this file.
         #[arg(long)]
         json: Option<PathBuf>,
+    },
+    /// Send a model's traffic back to its previous stable version: the newest version
+    /// with traffic gives way to the highest-weighted older one (weight 100, every other
+    /// non-shadow version 0), written into the deployment file (comments kept), then the
+    /// running server reloaded.
+    Rollback {
+        /// The deployment file the server runs.
+        #[arg(long)]
+        config: PathBuf,
+        /// The model to roll back.
+        model: String,
+        /// The server's admin address (`--admin-listen`): reload by `POST /admin/reload`
+        /// and report its answer.
+        #[arg(long, conflicts_with = "pid")]
+        admin: Option<SocketAddr>,
+        /// The server's process id: reload by SIGHUP.
+        #[arg(long)]
+        pid: Option<i32>,
+    },
+    /// The promotion gate: the candidate's and the current version's metrics side by
+    /// side. Exit 0: promote; 1: rejected (a threshold missed, or worse than the current
+    /// version beyond the tolerance); 2: usage error or a version/data that does not load.
+    Validate {
+        /// The candidate: a bundle directory or a packaged component.
+        candidate: PathBuf,
+        /// The version it would replace.
+        #[arg(long)]
+        against: Option<PathBuf>,
+        /// Labelled CSV (the features and the true target); default: the holdout
+        /// metrics recorded in the manifest, latency on the bundle's reference rows.
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// The target column of `--data` (default: its one column that is no feature).
+        #[arg(long)]
+        target: Option<String>,
+        /// Accuracy, ROC AUC, R² may drop by this much; log loss, RMSE, MAE grow by this
+        /// share.
+        #[arg(long, default_value_t = 0.01)]
+        tolerance: f64,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Compile a `.wasm` component ahead of time to a `.cwasm` for this host's engine.
     Compile {
@@ -194,10 +240,58 @@ fn main() -> Result<()> {
     match cli.command {
         Command::Serve {
             component,
+            config,
             listen,
             admin_listen,
             guards,
-        } => rt.block_on(serve(&component, listen, admin_listen, &guards)),
+        } => rt.block_on(serve(
+            &component,
+            config.as_deref(),
+            listen,
+            admin_listen,
+            &guards,
+        )),
+        Command::Rollback {
+            config,
+            model,
+            admin,
+            pid,
+        } => rt.block_on(rollback(&config, &model, admin, pid)),
+        Command::Validate {
+            candidate,
+            against,
+            data,
+            target,
+            tolerance,
+            json,
+        } => {
+            let request = host::validate::Request {
+                candidate: &candidate,
+                against: against.as_deref(),
+                data: data.as_deref(),
+                target: target.as_deref(),
+                tolerance,
+                guest: Path::new(guests::GUEST),
+            };
+            match rt.block_on(host::validate::run(&request)) {
+                Ok(report) => {
+                    if json {
+                        println!("{}", serde_json::to_string_pretty(&report)?);
+                    } else {
+                        host::validate::print(&report);
+                    }
+                    std::process::exit(if report.promote {
+                        host::validate::PROMOTE
+                    } else {
+                        host::validate::REJECTED
+                    })
+                }
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    std::process::exit(host::validate::UNUSABLE)
+                }
+            }
+        }
         Command::Run { component, input } => rt.block_on(run(&component, input.as_deref())),
         Command::Info { component } => rt.block_on(info(&component)),
         Command::Bench {
@@ -261,17 +355,16 @@ fn init_tracing(format: LogFormat) {
 
 async fn serve(
     component: &ComponentArg,
+    config: Option<&Path>,
     listen: SocketAddr,
     admin_listen: Option<SocketAddr>,
     guards: &Guards,
 ) -> Result<()> {
-    let path = component.path();
-    // Pool slots for every request in flight, plus the metadata call at start.
+    // Pool slots for every request in flight, the shadow copies, and the metadata call.
     let pool = PoolLimits {
-        instances: guards.max_concurrent as u32 + 1,
+        instances: (guards.max_concurrent + host::deploy::shadow::SHADOW_SLOTS) as u32 + 1,
         max_memory_bytes: guards.memory_mib << 20,
     };
-    let mut runtime = component.load(pool).await?;
     let limits = ServeLimits {
         max_concurrent: guards.max_concurrent,
         max_body_bytes: guards.max_body_bytes,
@@ -283,32 +376,59 @@ async fn serve(
     if guards.log_raw_inputs {
         env.push(("MLFN_LOG_INPUTS".into(), "raw".into()));
     }
-    runtime.set_env(env);
-    let runtime = Arc::new(runtime);
     let drift = DriftConfig {
         window: guards.drift_window,
         psi_threshold: guards.psi_threshold,
         ..DriftConfig::default()
     };
-    let server = host::server::Server::new(runtime.clone(), limits, drift).await?;
-    let meta = runtime
-        .metadata()
-        .await
-        .context("the component's metadata export failed")?;
+    let server = match config {
+        Some(file) => {
+            let reloader = host::deploy::reload::Reloader::new(
+                file.to_path_buf(),
+                host::deploy::load::Loader {
+                    pool,
+                    env,
+                    drift,
+                    guest: guests::GUEST.into(),
+                },
+            );
+            let deployment = reloader.load(None).await?;
+            tracing::info!(file = %file.display(), deployment = %deployment.summary(), "deployment loaded");
+            let server = host::server::Server::with_deployment(deployment, Some(reloader), limits)?;
+            reload_on_sighup(server.clone())?;
+            server
+        }
+        None => {
+            let path = component.path();
+            let mut runtime = component.load(pool).await?;
+            runtime.set_env(env);
+            let runtime = Arc::new(runtime);
+            let server = host::server::Server::new(runtime.clone(), limits, drift).await?;
+            let meta = runtime
+                .metadata()
+                .await
+                .context("the component's metadata export failed")?;
+            tracing::info!(
+                component = %path.display(), loaded = ?runtime.loaded, load_ms = runtime.load_time.as_secs_f64() * 1e3,
+                model = %meta.name, version = %meta.version, "loaded"
+            );
+            server
+        }
+    };
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("binding {listen}"))?;
-    tracing::info!(
-        component = %path.display(), loaded = ?runtime.loaded, load_ms = runtime.load_time.as_secs_f64() * 1e3,
-        model = %meta.name, version = %meta.version, "serving on http://{}", listener.local_addr()?
-    );
+    tracing::info!("serving on http://{}", listener.local_addr()?);
     let role = match admin_listen {
         None => Role::PublicWithAdmin,
         Some(addr) => {
             let admin = tokio::net::TcpListener::bind(addr)
                 .await
                 .with_context(|| format!("binding the admin address {addr}"))?;
-            tracing::info!("metrics and drift on http://{}", admin.local_addr()?);
+            tracing::info!(
+                "metrics, drift and reload on http://{}",
+                admin.local_addr()?
+            );
             tokio::spawn(host::server::serve(
                 server.clone(),
                 admin,
@@ -322,6 +442,61 @@ async fn serve(
         let _ = tokio::signal::ctrl_c().await;
     })
     .await
+}
+
+/// SIGHUP re-reads the deployment file (a refused file is logged; the running set stays).
+fn reload_on_sighup(server: Arc<host::server::Server>) -> Result<()> {
+    let mut hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+    tokio::spawn(async move {
+        while hangups.recv().await.is_some() {
+            // The outcome is logged by the reload itself.
+            let _ = server.reload().await;
+        }
+    });
+    Ok(())
+}
+
+async fn rollback(
+    config: &Path,
+    model: &str,
+    admin: Option<SocketAddr>,
+    pid: Option<i32>,
+) -> Result<()> {
+    let t = std::time::Instant::now();
+    let done = host::deploy::rollback::rollback_file(config, model)?;
+    eprintln!(
+        "{}: model {} rolled back from {} to {} (weight 100)",
+        config.display(),
+        done.model,
+        done.from,
+        done.to
+    );
+    match (admin, pid) {
+        (Some(addr), _) => {
+            let (status, body) = host::deploy::reload::post_reload(addr).await?;
+            if status != 200 {
+                bail!("the server refused the reload ({status}): {body}");
+            }
+            eprintln!(
+                "reloaded through http://{addr}/admin/reload in {:.1?}",
+                t.elapsed()
+            );
+        }
+        (None, Some(pid)) => {
+            // SAFETY: kill(2) with a plain pid and signal number.
+            if unsafe { libc::kill(pid, libc::SIGHUP) } != 0 {
+                bail!(
+                    "sending SIGHUP to {pid}: {}",
+                    std::io::Error::last_os_error()
+                );
+            }
+            eprintln!("sent SIGHUP to {pid}; its log tells whether the reload was applied");
+        }
+        (None, None) => {
+            eprintln!("no --admin or --pid: the file is written; reload the server to apply it")
+        }
+    }
+    Ok(())
 }
 
 async fn run(component: &ComponentArg, input: Option<&Path>) -> Result<()> {

@@ -32,8 +32,14 @@ use wasmtime_wasi_http::io::TokioIo;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
+use crate::deploy::metrics::DeployMetrics;
+use crate::deploy::reload::Reloader;
+use crate::deploy::router::{self, Choice};
+use crate::deploy::shadow::ShadowPool;
+use crate::deploy::{Deployment, Model, Version};
 use crate::runtime::Runtime;
 use crate::telemetry::{DriftConfig, Telemetry};
+use arc_swap::ArcSwap;
 
 /// Guards of the server, each configurable on the CLI.
 #[derive(Debug, Clone, Copy)]
@@ -78,14 +84,19 @@ impl ServeLimits {
 const STDERR_CAPACITY: usize = 1 << 20;
 
 pub struct Server {
-    runtime: Arc<Runtime>,
-    telemetry: Arc<Telemetry>,
+    /// The running set of models and versions, swapped whole on reload.
+    deployment: ArcSwap<Deployment>,
+    /// The deployment file to reload from (`host serve --config`); `None` for one component.
+    reloader: Option<Reloader>,
+    metrics: DeployMetrics,
+    shadows: ShadowPool,
     limits: ServeLimits,
     permits: Arc<Semaphore>,
     connections: Arc<Semaphore>,
 }
 
 impl Server {
+    /// One component: the deployment with one model and one version.
     pub async fn new(
         runtime: Arc<Runtime>,
         limits: ServeLimits,
@@ -97,17 +108,97 @@ impl Server {
             drift,
         )?);
         crate::runtime::start_epoch_ticker(runtime.engine());
-        Ok(Arc::new(Server {
-            permits: Arc::new(Semaphore::new(limits.max_concurrent)),
-            connections: Arc::new(Semaphore::new(limits.max_connections)),
+        let (name, version) = meta.map(|m| (m.name, m.version)).unwrap_or_default();
+        let version = Version::new(
+            &name,
+            &version,
             runtime,
             telemetry,
+            1,
+            false,
+            None,
+            String::new(),
+        );
+        Self::with_deployment(Deployment::single(version), None, limits)
+    }
+
+    /// A loaded deployment, reloadable from `reloader`'s file when given.
+    pub fn with_deployment(
+        deployment: Deployment,
+        reloader: Option<Reloader>,
+        limits: ServeLimits,
+    ) -> Result<Arc<Self>> {
+        let metrics = DeployMetrics::new()?;
+        publish_weights(&deployment, &metrics);
+        Ok(Arc::new(Server {
+            deployment: ArcSwap::from_pointee(deployment),
+            reloader,
+            metrics,
+            shadows: ShadowPool::default(),
+            permits: Arc::new(Semaphore::new(limits.max_concurrent)),
+            connections: Arc::new(Semaphore::new(limits.max_connections)),
             limits,
         }))
     }
 
-    pub fn telemetry(&self) -> &Telemetry {
-        &self.telemetry
+    /// The telemetry of the first model's stable version (the only one of `host serve X`).
+    pub fn telemetry(&self) -> Arc<Telemetry> {
+        self.deployment.load().default_version().telemetry.clone()
+    }
+
+    /// The running deployment (requests that start now get this one).
+    pub fn deployment(&self) -> Arc<Deployment> {
+        self.deployment.load_full()
+    }
+
+    pub fn deploy_metrics(&self) -> &DeployMetrics {
+        &self.metrics
+    }
+
+    /// Reads the deployment file again and swaps the new set in (SIGHUP, `POST
+    /// /admin/reload`); the running set stays when it fails, and the error says why.
+    pub async fn reload(&self) -> Result<serde_json::Value> {
+        let Some(reloader) = &self.reloader else {
+            wasmtime::bail!("this server was not started with --config: nothing to reload");
+        };
+        let summary = reloader.reload(&self.deployment, &self.metrics).await?;
+        publish_weights(&self.deployment.load(), &self.metrics);
+        Ok(summary)
+    }
+
+    /// Every version's series and the deployment's own, as one exposition.
+    pub fn metrics_text(&self) -> String {
+        let deployment = self.deployment.load();
+        publish_weights(&deployment, &self.metrics);
+        let families = deployment
+            .versions()
+            .flat_map(|v| v.telemetry.families())
+            .chain(self.metrics.families());
+        crate::deploy::metrics::exposition(families.collect::<Vec<_>>())
+    }
+
+    /// One version's drift report when the deployment has one version (the document
+    /// `host serve X` always had), else every version's, as `{"versions": [..]}`.
+    pub fn drift_json(&self) -> String {
+        let deployment = self.deployment.load();
+        let doc = if deployment.is_single() {
+            serde_json::to_value(deployment.default_version().telemetry.drift())
+        } else {
+            let reports: Vec<_> = deployment.versions().map(|v| v.telemetry.drift()).collect();
+            serde_json::to_value(serde_json::json!({ "versions": reports }))
+        };
+        doc.expect("plain JSON").to_string()
+    }
+}
+
+/// `mlfn_version_weight` as the router sees it now (versions a reload removed disappear).
+fn publish_weights(deployment: &Deployment, metrics: &DeployMetrics) {
+    metrics.weight.reset();
+    for v in deployment.versions() {
+        metrics
+            .weight
+            .with_label_values(&[&v.model, &v.version])
+            .set(i64::from(v.weight()));
     }
 }
 
@@ -232,12 +323,15 @@ impl Drop for BackgroundServer {
     }
 }
 
-type Response = hyper::Response<HyperOutgoingBody>;
+pub type Response = hyper::Response<HyperOutgoingBody>;
 
-/// One request: host routes, guards, then one fresh instance.
+/// One request: host routes, guards, the version it goes to, then one fresh instance.
 pub async fn handle(server: &Arc<Server>, role: Role, req: hyper::Request<Incoming>) -> Response {
     let start = Instant::now();
     let path = req.uri().path().to_string();
+    if role == Role::Admin && req.method() == hyper::Method::POST && path == "/admin/reload" {
+        return reload_response(server).await;
+    }
     if role != Role::Public
         && let Some(response) = admin_response(server, req.method(), &path)
     {
@@ -247,20 +341,26 @@ pub async fn handle(server: &Arc<Server>, role: Role, req: hyper::Request<Incomi
         return error_response(
             404,
             "not_found",
-            "the admin listener serves GET /metrics and GET /drift only",
+            "the admin listener serves GET /metrics, GET /drift and POST /admin/reload only",
         );
     }
     let request_id = request_id(&req);
+    // The deployment as it is now: a reload during this request does not move it.
+    let deployment = server.deployment.load_full();
     // The body first (bounded in size and time), so the permit is only ever held by a
     // request that is ready to run.
-    let req = match read_body(&server.limits, req).await {
-        Ok(req) => req,
+    let (mut parts, body) = match read_body(&server.limits, req).await {
+        Ok(read) => read,
         Err(failure) => {
             let response = failure.response(&server.limits, &request_id);
             let status = response.status().as_u16();
-            server
-                .telemetry
-                .record(&path, status, start.elapsed().as_secs_f64(), None, b"");
+            deployment.default_version().telemetry.record(
+                &path,
+                status,
+                start.elapsed().as_secs_f64(),
+                None,
+                b"",
+            );
             return response;
         }
     };
@@ -272,30 +372,164 @@ pub async fn handle(server: &Arc<Server>, role: Role, req: hyper::Request<Incomi
         );
         r.headers_mut()
             .insert("retry-after", hyper::header::HeaderValue::from_static("1"));
-        server
-            .telemetry
-            .record(&path, 503, start.elapsed().as_secs_f64(), None, b"");
+        deployment.default_version().telemetry.record(
+            &path,
+            503,
+            start.elapsed().as_secs_f64(),
+            None,
+            b"",
+        );
         return r;
     };
-    let (response, finished) = match run_guest(server, req).await {
-        Ok(r) => r,
-        Err(failure) => (failure.response(&server.limits, &request_id), None),
+    let (model, version, guest_path, choice) = match resolve(&deployment, &parts) {
+        Ok(found) => found,
+        Err(response) => return response,
     };
+    if guest_path != path {
+        parts.uri = with_path(&parts.uri, &guest_path);
+    }
+    let shadow = match (choice, model.shadow()) {
+        (Choice::Weighted, Some(shadow)) => {
+            server.shadows.copy(shadow, &parts, &body, &server.metrics)
+        }
+        _ => None,
+    };
+    let request = full_request(parts, body);
+    let (mut response, finished) =
+        match run_guest(&version.runtime, &version.telemetry, server.limits, request).await {
+            Ok(r) => r,
+            Err(failure) => (failure.response(&server.limits, &request_id), None),
+        };
+    if let Ok(v) = hyper::header::HeaderValue::from_str(&version.version)
+        && !version.version.is_empty()
+    {
+        response.headers_mut().insert("x-model-version", v);
+    }
     let status = response.status().as_u16();
     let seconds = start.elapsed().as_secs_f64();
-    tracing::debug!(%path, status, micros = (seconds * 1e6) as u64, "request");
+    tracing::debug!(%path, model = %version.model, version = %version.version, status, micros = (seconds * 1e6) as u64, "request");
     // The instance may still be streaming its body: record it when it is done, and only
-    // then give its permit back.
-    let telemetry = server.telemetry.clone();
+    // then give its permit back. The shadow copy starts now, beside it.
+    let shadow = shadow.map(|copy| tokio::spawn(copy.run(server.limits)));
+    let server = server.clone();
+    let canary = model.canary.filter(|_| model.is_canary(version));
+    let version = version.clone();
     tokio::spawn(async move {
         let (peak, stderr) = match finished {
             Some(f) => f.await,
             None => (None, Bytes::new()),
         };
-        telemetry.record(&path, status, seconds, peak, &stderr);
+        version
+            .telemetry
+            .record(&guest_path, status, seconds, peak, &stderr);
         drop(permit);
+        if let Some(window) = &version.window {
+            window.record(status >= 500, seconds);
+            if let Some(limits) = canary
+                && let Some((breach, stats)) = window.breach(&limits)
+                && version.withdraw()
+            {
+                let stable = deployment
+                    .model(Some(&version.model))
+                    .and_then(|m| m.stable().window.as_ref().map(|w| w.stats()));
+                tracing::warn!(
+                    model = %version.model, version = %version.version, reason = breach.label(),
+                    requests = stats.requests, error_rate = stats.error_rate, p99_ms = stats.p99_ms,
+                    max_error_rate = limits.max_error_rate, max_p99_ms = limits.max_p99_ms,
+                    stable = ?stable,
+                    "canary rolled back: weight set to 0 (the file is unchanged; `host rollback` makes it permanent)"
+                );
+                server
+                    .metrics
+                    .canary_rollbacks
+                    .with_label_values(&[&version.model, &version.version, breach.label()])
+                    .inc();
+                publish_weights(&deployment, &server.metrics);
+            }
+        }
+        if let Some(shadow) = shadow
+            && let Ok(outcome) = shadow.await
+        {
+            outcome.compare(&stderr, &server.metrics);
+        }
     });
     response
+}
+
+/// The model and version a request goes to, the path its guest gets, and how the version
+/// was chosen; or the 404 naming what exists.
+#[allow(clippy::result_large_err)]
+fn resolve<'d>(
+    deployment: &'d Deployment,
+    parts: &http::request::Parts,
+) -> Result<(&'d Model, &'d Arc<Version>, String, Choice<'static>), Response> {
+    let path = parts.uri.path();
+    let route = router::route(path);
+    let not_found = |what: String| {
+        if route.v2 {
+            v2_error_response(404, &what)
+        } else {
+            error_response(404, "not_found", &what)
+        }
+    };
+    // One component: every V2 path reaches the guest, which answers unknown models and
+    // versions as it always has.
+    if route.v2 && deployment.is_single() {
+        let m = &deployment.models[0];
+        return Ok((m, m.stable(), path.to_string(), Choice::Stable));
+    }
+    let Some(model) = deployment.model(route.model) else {
+        return Err(not_found(format!(
+            "unknown model '{}'; this server serves {:?}",
+            route.model.unwrap_or_default(),
+            deployment.model_names()
+        )));
+    };
+    let key = parts
+        .headers
+        .get("x-routing-key")
+        .map(|v| v.as_bytes())
+        .filter(|k| !k.is_empty());
+    let Some(version) = model.choose(route.choice, key) else {
+        let asked = match route.choice {
+            Choice::Pinned(v) => v,
+            _ => "",
+        };
+        return Err(not_found(format!(
+            "unknown version '{asked}' of model '{}'; the versions served are {:?}",
+            model.name,
+            model.version_names()
+        )));
+    };
+    let choice = match route.choice {
+        Choice::Weighted => Choice::Weighted,
+        Choice::Stable => Choice::Stable,
+        Choice::Pinned(_) => Choice::Pinned(""),
+    };
+    Ok((model, version, route.guest_path, choice))
+}
+
+/// `uri` with its path replaced (its query kept).
+fn with_path(uri: &http::Uri, path: &str) -> http::Uri {
+    let path_and_query = match uri.query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path.to_string(),
+    };
+    let mut parts = uri.clone().into_parts();
+    parts.path_and_query = path_and_query.parse().ok();
+    http::Uri::from_parts(parts).unwrap_or_else(|_| uri.clone())
+}
+
+/// `POST /admin/reload`: 200 with what runs now, or 409 with why the file was refused.
+async fn reload_response(server: &Server) -> Response {
+    match server.reload().await {
+        Ok(summary) => text_response(
+            200,
+            "application/json",
+            serde_json::json!({"reloaded": true, "models": summary}).to_string(),
+        ),
+        Err(e) => error_response(409, "reload_refused", &format!("{e:#}")),
+    }
 }
 
 /// `GET /metrics` and `GET /drift`, answered by the host from what instances reported.
@@ -307,19 +541,15 @@ fn admin_response(server: &Server, method: &hyper::Method, path: &str) -> Option
         "/metrics" => Some(text_response(
             200,
             "text/plain; version=0.0.4",
-            server.telemetry.metrics_text(),
+            server.metrics_text(),
         )),
-        "/drift" => Some(text_response(
-            200,
-            "application/json",
-            serde_json::to_string(&server.telemetry.drift()).expect("plain JSON"),
-        )),
+        "/drift" => Some(text_response(200, "application/json", server.drift_json())),
         _ => None,
     }
 }
 
 /// Why a request got no answer from its guest.
-enum Failure {
+pub(crate) enum Failure {
     BodyTooLarge,
     BodyTimeout,
     /// The body broke off (the client closed or reset the connection mid-body): counted
@@ -401,14 +631,15 @@ fn request_id(req: &hyper::Request<Incoming>) -> String {
         })
 }
 
-type FullRequest = hyper::Request<http_body_util::combinators::BoxBody<Bytes, hyper::Error>>;
+pub(crate) type FullRequest =
+    hyper::Request<http_body_util::combinators::BoxBody<Bytes, hyper::Error>>;
 
 /// The whole body, within the size limit (by Content-Length when declared, and while
 /// reading otherwise) and the read timeout.
 async fn read_body(
     limits: &ServeLimits,
     req: hyper::Request<Incoming>,
-) -> Result<FullRequest, Failure> {
+) -> Result<(http::request::Parts, Bytes), Failure> {
     let declared = req
         .headers()
         .get(hyper::header::CONTENT_LENGTH)
@@ -432,22 +663,28 @@ async fn read_body(
             return Err(Failure::BodyIncomplete);
         }
     };
-    Ok(hyper::Request::from_parts(
+    Ok((parts, body))
+}
+
+/// A request whose body is all in memory, as the guest's incoming request.
+pub(crate) fn full_request(parts: http::request::Parts, body: Bytes) -> FullRequest {
+    hyper::Request::from_parts(
         parts,
         Full::new(body)
             .map_err(|never: Infallible| -> hyper::Error { match never {} })
             .boxed(),
-    ))
+    )
 }
 
-type Finished = std::pin::Pin<Box<dyn Future<Output = (Option<usize>, Bytes)> + Send>>;
+pub(crate) type Finished = std::pin::Pin<Box<dyn Future<Output = (Option<usize>, Bytes)> + Send>>;
 
-async fn run_guest(
-    server: &Arc<Server>,
+/// One request in a fresh instance of `runtime`, within `limits`' deadline and memory cap.
+pub(crate) async fn run_guest(
+    runtime: &Runtime,
+    telemetry: &Telemetry,
+    limits: ServeLimits,
     req: FullRequest,
 ) -> Result<(Response, Option<Finished>), Failure> {
-    let limits = server.limits;
-    let runtime = &server.runtime;
     let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
     let mut store = runtime.new_store_with(Some(stderr.clone()));
     // Every epoch tick the guest yields to the executor (so a CPU-bound guest cannot hold
@@ -521,7 +758,7 @@ async fn run_guest(
             Ok((Err(e), limiter)) => {
                 let failure = classify(e, limiter);
                 // The trapped instance's own words (its event, a panic message) still count.
-                server.telemetry.record_stderr(&stderr.contents());
+                telemetry.record_stderr(&stderr.contents());
                 Err(failure)
             }
             Err(e) => Err(Failure::Guest(wasmtime::format_err!(
@@ -541,6 +778,15 @@ fn text_response(status: u16, content_type: &'static str, body: String) -> Respo
                 .boxed_unsync(),
         )
         .expect("a static status and header are valid")
+}
+
+/// The V2 protocol's error envelope (`{"error": "message"}`), for V2 paths.
+pub fn v2_error_response(status: u16, message: &str) -> Response {
+    text_response(
+        status,
+        "application/json",
+        serde_json::json!({ "error": message }).to_string(),
+    )
 }
 
 /// The guest's error envelope, produced by the host when there is no guest answer.

@@ -12,8 +12,7 @@ use pipeline::Prediction;
 use pipeline::drift::Baselines;
 use pipeline::manifest::{Baseline, PredictionBaseline};
 use prometheus::{
-    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
 };
 use serde::Serialize;
 
@@ -102,14 +101,24 @@ struct Event {
 }
 
 /// A classification (`label`, `confidence`) or a regression (`value`) prediction.
-#[derive(serde::Deserialize)]
-struct EventPrediction {
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub struct EventPrediction {
     #[serde(default)]
-    label: Option<String>,
+    pub label: Option<String>,
     #[serde(default)]
-    confidence: Option<f64>,
+    pub confidence: Option<f64>,
     #[serde(default)]
-    value: Option<f64>,
+    pub value: Option<f64>,
+}
+
+/// The predictions of the request event in an instance's stderr (`None`: no such event,
+/// e.g. the request failed validation or the instance trapped).
+pub fn request_predictions(stderr: &[u8]) -> Option<Vec<EventPrediction>> {
+    stderr
+        .split(|b| *b == b'\n')
+        .filter_map(|l| serde_json::from_slice::<Event>(l).ok())
+        .find(|e| e.event == "request" && e.error.is_none() && !e.predictions.is_empty())
+        .map(|e| e.predictions)
 }
 
 #[derive(serde::Deserialize)]
@@ -119,8 +128,26 @@ struct EventError {
 
 impl Telemetry {
     /// From the component's `/metadata` document (which carries the drift baselines);
-    /// without one (a component with no typed export), request metrics only.
+    /// without one (a component with no typed export), request metrics only. Series are
+    /// labelled with the metadata's model name and version.
     pub fn new(metadata_json: Option<&str>, config: DriftConfig) -> wasmtime::Result<Self> {
+        let meta: serde_json::Value = match metadata_json {
+            Some(m) => serde_json::from_str(m)?,
+            None => serde_json::json!({}),
+        };
+        let name = meta["name"].as_str().unwrap_or_default().to_string();
+        let version = meta["version"].as_str().unwrap_or_default().to_string();
+        Self::for_version(metadata_json, &name, &version, config)
+    }
+
+    /// `new`, with every series labelled `model` and `version` as given (one deployment
+    /// serves several versions; their series are told apart by these labels).
+    pub fn for_version(
+        metadata_json: Option<&str>,
+        model_name: &str,
+        version: &str,
+        config: DriftConfig,
+    ) -> wasmtime::Result<Self> {
         let meta: serde_json::Value = match metadata_json {
             Some(m) => serde_json::from_str(m)?,
             None => serde_json::json!({}),
@@ -150,11 +177,17 @@ impl Telemetry {
             .and_then(|b| b.edges.clone())
             .filter(|e| !e.is_empty() && e.windows(2).all(|w| w[0] < w[1]))
             .unwrap_or_else(|| vec![0.0]);
-        let model = (
-            meta["name"].as_str().unwrap_or_default().to_string(),
-            meta["version"].as_str().unwrap_or_default().to_string(),
-        );
-        let registry = Registry::new_custom(Some("mlfn".into()), None)?;
+        let model = (model_name.to_string(), version.to_string());
+        let registry = Registry::new_custom(
+            Some("mlfn".into()),
+            Some(
+                [
+                    ("model".to_string(), model.0.clone()),
+                    ("version".to_string(), model.1.clone()),
+                ]
+                .into(),
+            ),
+        )?;
         let counter =
             |name: &str, help: &str, labels: &[&str]| -> wasmtime::Result<IntCounterVec> {
                 let c = IntCounterVec::new(Opts::new(name, help), labels)?;
@@ -452,6 +485,12 @@ impl Telemetry {
 
     /// The Prometheus text exposition (format 0.0.4), drift gauges refreshed.
     pub fn metrics_text(&self) -> String {
+        crate::deploy::metrics::exposition(self.families())
+    }
+
+    /// The metric families, drift gauges refreshed (merged with other versions' by the
+    /// deployment's `/metrics`).
+    pub fn families(&self) -> Vec<prometheus::proto::MetricFamily> {
         for f in self.drift().features {
             if let Some(p) = f.psi {
                 self.psi.with_label_values(&[&f.name]).set(p);
@@ -463,11 +502,7 @@ impl Telemetry {
                 .with_label_values(&[&f.name])
                 .set(i64::from(f.flagged));
         }
-        let mut out = Vec::new();
-        TextEncoder::new()
-            .encode(&self.registry.gather(), &mut out)
-            .expect("text encoding into a Vec");
-        String::from_utf8(out).expect("the text format is UTF-8")
+        self.registry.gather()
     }
 }
 

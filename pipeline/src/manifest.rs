@@ -37,6 +37,32 @@ pub struct Manifest {
     pub preprocessing: Preprocessing,
     pub model: ModelFile,
     pub prediction_baseline: PredictionBaseline,
+    /// What a new version must reach to be promoted (`host validate`); absent in bundles
+    /// written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thresholds: Option<Thresholds>,
+}
+
+/// Promotion thresholds on the holdout metrics and the latency `host validate` measures.
+/// Every key is optional; only those given are checked.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Thresholds {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_accuracy: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_roc_auc: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_log_loss: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_rmse: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_mae: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_r2: Option<f64>,
+    /// Median latency of one row through a fresh instance, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_p50_ms: Option<f64>,
 }
 
 /// The bundle kinds this build serves.

@@ -449,7 +449,7 @@ fn public_metadata(m: &Manifest, model: &Model) -> serde_json::Value {
             v
         })
         .collect();
-    json!({
+    let mut doc = json!({
         "name": m.name,
         "version": m.version,
         "kind": m.kind,
@@ -465,7 +465,12 @@ fn public_metadata(m: &Manifest, model: &Model) -> serde_json::Value {
         "model": {"format": m.model.format, "estimator": model.estimator_name(),
                   "sha256": m.model.sha256, "input_width": m.model.input_width},
         "limits": {"max_batch": api::MAX_BATCH, "max_body_bytes": api::MAX_BODY_BYTES},
-    })
+    });
+    // Only when the manifest has them: documents of older bundles stay as they were.
+    if let Some(t) = &m.thresholds {
+        doc["thresholds"] = json!(t);
+    }
+    doc
 }
 
 #[cfg(test)]

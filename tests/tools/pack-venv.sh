@@ -7,6 +7,11 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 venv="$root/target/pack-venv"
 stamp="$venv/.pack-installed"
+# Tests run in parallel and may all call this on a fresh clone: one at a time (two pip
+# installs of ./pack collide in pack/build).
+mkdir -p "$root/target"
+exec 9>"$root/target/.pack-venv.lock"
+flock 9
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi

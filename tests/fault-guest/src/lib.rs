@@ -11,6 +11,9 @@ async fn handle(req: Request) -> Response {
     match path.as_str() {
         "/ok" => json(200, r#"{"ok":true}"#.into()),
         "/trap" => panic!("this route panics on purpose"),
+        // A version of a model that fails every prediction: the canary the deployment's
+        // guardrail must roll back (tests/deploy.rs).
+        "/predict" => panic!("this canary fails every prediction on purpose"),
         "/loop" => {
             let mut x: u64 = 0;
             loop {
