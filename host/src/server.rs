@@ -645,6 +645,14 @@ async fn read_body(
         .get(hyper::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limits.max_body_bytes as u64) {
+        // Answer at once, but keep reading (and dropping) what the client is already
+        // sending, for a while: closing a socket with unread bytes makes the kernel reset
+        // the connection, which can destroy the 413 before the client reads it.
+        let body = req.into_body();
+        let (cap, deadline) = (4 * limits.max_body_bytes, limits.read_timeout);
+        tokio::spawn(async move {
+            let _ = tokio::time::timeout(deadline, Limited::new(body, cap).collect()).await;
+        });
         return Err(Failure::BodyTooLarge);
     }
     let (parts, body) = req.into_parts();
