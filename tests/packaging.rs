@@ -16,24 +16,10 @@ use std::process::Command;
 use common::repo_root;
 use host::PoolLimits;
 
-/// The pack venv's python (creating the venv on first use).
-fn python() -> PathBuf {
-    let out = Command::new("bash")
-        .arg(repo_root().join("tests/tools/pack-venv.sh"))
-        .output()
-        .expect("running tests/tools/pack-venv.sh");
-    assert!(
-        out.status.success(),
-        "pack-venv.sh failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
-}
-
 /// Every case bundle, generated (idempotently) under target/pack-cases.
 fn case_bundles() -> Vec<PathBuf> {
     let out_dir = repo_root().join("target/pack-cases");
-    let out = Command::new(python())
+    let out = Command::new(common::pack_python())
         .arg(repo_root().join("pack/cases/make_cases.py"))
         .arg("--out")
         .arg(&out_dir)
@@ -93,7 +79,7 @@ async fn every_supported_pipeline_is_packaged_verified_and_served() {
 /// preprocessing, exporters against the libraries.
 #[test]
 fn the_packager_test_suite_passes() {
-    let out = Command::new(python())
+    let out = Command::new(common::pack_python())
         .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
         .arg(repo_root().join("pack/tests"))
         .current_dir(repo_root())

@@ -11,24 +11,10 @@ fn host() -> Command {
     Command::new(env!("CARGO_BIN_EXE_host"))
 }
 
-/// The pack venv's python (sklearn), created on first use by tests/tools/pack-venv.sh.
-fn venv_python() -> PathBuf {
-    let out = Command::new("bash")
-        .arg(common::repo_root().join("tests/tools/pack-venv.sh"))
-        .output()
-        .expect("running tests/tools/pack-venv.sh");
-    assert!(
-        out.status.success(),
-        "pack-venv.sh failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
-}
-
 /// The bundle's holdout with its true target as CSV, and sklearn's metrics on it.
 fn holdout(bundle: &str, dir: &Path) -> (PathBuf, serde_json::Value) {
     let csv = dir.join(format!("{bundle}.csv"));
-    let out = Command::new(venv_python())
+    let out = Command::new(common::pack_python())
         .arg(common::repo_root().join("tests/tools/holdout_csv.py"))
         .arg(bundle)
         .arg(&csv)

@@ -278,3 +278,18 @@ pub fn assert_documented(path: &str, method: &str, status: u16, code: &str) {
         "error code {code} is not in the OpenAPI document"
     );
 }
+
+/// The pack venv's python (sklearn, mlfn-pack), created on first use by
+/// tests/tools/pack-venv.sh (which takes a lock: tests call it in parallel).
+pub fn pack_python() -> std::path::PathBuf {
+    let out = std::process::Command::new("bash")
+        .arg(repo_root().join("tests/tools/pack-venv.sh"))
+        .output()
+        .expect("running tests/tools/pack-venv.sh");
+    assert!(
+        out.status.success(),
+        "pack-venv.sh failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::path::PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+}
