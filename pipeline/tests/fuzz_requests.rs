@@ -136,24 +136,33 @@ fn check(service: &Service, body: &[u8]) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// Bodies for one bundle: its feature names, its categories and a stranger as strings.
+fn bodies_for(service: &Service) -> impl Strategy<Value = Vec<u8>> {
+    let m = service.manifest();
+    let names: Vec<String> = m.features.iter().map(|f| f.name.clone()).collect();
+    let mut strings: Vec<String> = m
+        .features
+        .iter()
+        .flat_map(|f| f.categories.clone().unwrap_or_default())
+        .collect();
+    strings.push("Dream".into());
+    body(names, strings)
+}
+
+fn runner() -> TestRunner {
+    TestRunner::new(ProptestConfig {
+        cases: cases(),
+        ..ProptestConfig::default()
+    })
+}
+
 #[test]
 fn every_bundle_answers_any_body_with_2xx_or_4xx() {
     for dir in common::bundle_dirs() {
         let case = common::load(&dir);
-        let m = case.service.manifest();
-        let names: Vec<String> = m.features.iter().map(|f| f.name.clone()).collect();
-        let mut strings: Vec<String> = m
-            .features
-            .iter()
-            .flat_map(|f| f.categories.clone().unwrap_or_default())
-            .collect();
-        strings.push("Dream".into());
-        let mut runner = TestRunner::new(ProptestConfig {
-            cases: cases(),
-            ..ProptestConfig::default()
-        });
+        let mut runner = runner();
         runner
-            .run(&body(names, strings), |b| check(&case.service, &b))
+            .run(&bodies_for(&case.service), |b| check(&case.service, &b))
             .unwrap_or_else(|e| panic!("{}: {e}", case.name));
     }
 }
@@ -297,21 +306,10 @@ fn parse_through_value(body: &[u8], schema: &Schema) -> Result<Vec<Row>, ApiErro
 fn the_one_pass_reader_answers_as_a_parsed_value_would() {
     for dir in common::bundle_dirs() {
         let case = common::load(&dir);
-        let m = case.service.manifest();
-        let names: Vec<String> = m.features.iter().map(|f| f.name.clone()).collect();
-        let mut strings: Vec<String> = m
-            .features
-            .iter()
-            .flat_map(|f| f.categories.clone().unwrap_or_default())
-            .collect();
-        strings.push("Dream".into());
         let schema = case.service.schema();
-        let mut runner = TestRunner::new(ProptestConfig {
-            cases: cases(),
-            ..ProptestConfig::default()
-        });
+        let mut runner = runner();
         runner
-            .run(&body(names, strings), |b| {
+            .run(&bodies_for(&case.service), |b| {
                 let got = parse_predict_body(&b, schema, MAX_BODY_BYTES);
                 let want = parse_through_value(&b, schema);
                 match (got, want) {
