@@ -2,12 +2,15 @@
 //! component, in the manner of wasmtime's `crates/test-programs/artifacts/build.rs`: a
 //! nested cargo into a target dir of its own (shared by every host profile), then hands
 //! the paths to the host as `$OUT_DIR/guests.rs`. Models are injected later, in seconds,
-//! by `host package`; `cargo run -p host -- serve` and `cargo test` need no pre-step.
+//! by `host package`; `cargo serve` (`cargo run -p host -- serve`) and `cargo test` need no pre-step.
+
+#[path = "../xtask/src/wasm_target.rs"]
+mod wasm_target;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const WASM_TARGET: &str = "wasm32-wasip2";
+use wasm_target::WASM_TARGET;
 
 fn main() {
     let host_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap());
@@ -61,41 +64,13 @@ fn main() {
     std::fs::write(out_dir.join("guests.rs"), consts).unwrap();
 }
 
-/// rustup (1.29) does not add the `targets` of rust-toolchain.toml to a toolchain that is
-/// already installed, and a missing target would only surface at the end of a long
-/// build. So: add it now when rustup is there; otherwise fail at once with the command.
+/// A missing target would otherwise surface only at the end of a long build (the check
+/// is shared with `cargo serve`, which runs it before that build starts).
 fn ensure_wasm_target() {
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-    let sysroot = Command::new(&rustc)
-        .args(["--print", "sysroot"])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
-    let installed = |sysroot: &Path| {
-        sysroot
-            .join("lib/rustlib")
-            .join(WASM_TARGET)
-            .join("lib")
-            .is_dir()
-    };
-    if sysroot.as_deref().is_some_and(installed) {
-        return;
-    }
     let toolchain = std::env::var("RUSTUP_TOOLCHAIN").ok();
-    let mut add = Command::new("rustup");
-    add.args(["target", "add", WASM_TARGET]);
-    if let Some(t) = &toolchain {
-        add.args(["--toolchain", t]);
-    }
-    match add.status() {
-        Ok(s) if s.success() => {}
-        _ => panic!(
-            "the {WASM_TARGET} target is not installed for this toolchain and could not be \
-             added automatically; run `rustup target add {WASM_TARGET}` (or install the \
-             target's standard library for {}) and build again",
-            sysroot.map_or("rustc".into(), |s| s.display().to_string())
-        ),
+    if let Err(e) = wasm_target::ensure(&rustc, toolchain.as_deref()) {
+        panic!("{e}");
     }
 }
 

@@ -9,9 +9,11 @@
 //! and say what to do. The build script itself (host/build.rs) is compiled alone and run
 //! with the environment cargo gives it.
 //!
-//! What this does not show: on a fresh target directory cargo starts the build script
-//! only once most of the dependencies are compiled (its few dependents give it a low
-//! priority in cargo's queue), minutes into the first build on this machine.
+//! On a fresh target directory cargo starts that build script only once most of the
+//! dependencies are compiled (its few dependents give it a low priority in cargo's
+//! queue), minutes into the first build; so the README's first command, `cargo serve`,
+//! runs the same check from a crate without dependencies first (xtask/), tested here
+//! on a fresh target dir through the alias itself.
 
 mod common;
 
@@ -79,8 +81,9 @@ fn toolchain_without_wasm(sysroot: &Path) -> PathBuf {
     dir
 }
 
-#[test]
-fn build_script_stops_at_once_without_the_wasm_target() {
+/// The active toolchain without the wasm target, linked under a name of this process's
+/// own; None (skipped) where there is no rustup.
+fn linked_toolchain_without_wasm(tag: &str) -> Option<(PathBuf, LinkedToolchain)> {
     let has_rustup = Command::new("rustup")
         .arg("--version")
         .output()
@@ -88,9 +91,14 @@ fn build_script_stops_at_once_without_the_wasm_target() {
     let Some(sysroot) = sysroot().filter(|_| has_rustup) else {
         assert!(std::env::var_os("CI").is_none(), "CI must have rustup");
         eprintln!("no rustup here: skipped");
-        return;
+        return None;
     };
-    let dir = toolchain_without_wasm(&sysroot);
+    // Both tests make the same directory: one at a time.
+    static MAKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let dir = {
+        let _one = MAKING.lock().unwrap_or_else(|e| e.into_inner());
+        toolchain_without_wasm(&sysroot)
+    };
     let rustc = dir.join("bin/rustc");
     // cargo runs tests with the active toolchain's lib/ on LD_LIBRARY_PATH, which would
     // load its rustc_driver (and so its sysroot) instead of the stripped copy's.
@@ -106,7 +114,7 @@ fn build_script_stops_at_once_without_the_wasm_target() {
         libdir.display()
     );
 
-    let name = format!("mlfn-no-wasm-{}", std::process::id());
+    let name = format!("mlfn-no-wasm-{tag}-{}", std::process::id());
     let linked = Command::new("rustup")
         .args(["toolchain", "link", &name])
         .arg(&dir)
@@ -117,8 +125,76 @@ fn build_script_stops_at_once_without_the_wasm_target() {
         "{}",
         String::from_utf8_lossy(&linked.stderr)
     );
-    let _link = LinkedToolchain(name.clone());
+    Some((dir, LinkedToolchain(name)))
+}
 
+/// The README's first command on a fresh target dir: it must give up with the command to
+/// run before the long build starts (the host's build script alone would, minutes in).
+#[test]
+fn cargo_serve_stops_within_seconds_on_a_fresh_target_dir() {
+    let Some((_dir, link)) = linked_toolchain_without_wasm("serve") else {
+        return;
+    };
+    let scratch = std::env::temp_dir().join(format!("mlfn-serve-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&scratch);
+    let start = Instant::now();
+    let mut child = Command::new("rustup")
+        .args(["run", &link.0, "cargo", "serve"])
+        .current_dir(common::repo_root())
+        .env_remove("LD_LIBRARY_PATH")
+        .env_remove("RUSTUP_TOOLCHAIN")
+        .env_remove("CARGO")
+        .env_remove("RUSTC")
+        .env("CARGO_TARGET_DIR", &scratch)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Were the check skipped, this would be the whole ~10-minute build: stop it.
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if start.elapsed() > Duration::from_secs(180) {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let took = start.elapsed();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    let built: Vec<String> = std::fs::read_dir(scratch.join("release/.fingerprint"))
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    let _ = std::fs::remove_dir_all(&scratch);
+    eprintln!("`cargo serve` gave up after {took:?}:\n{stderr}");
+    let status = status.unwrap_or_else(|| panic!("still building after {took:?}: {stderr}"));
+    assert!(!status.success());
+    assert!(
+        stderr.contains("run `rustup target add wasm32-wasip2`"),
+        "{stderr}"
+    );
+    assert!(
+        built.iter().all(|b| b.starts_with("xtask-")),
+        "more than the xtask was built: {built:?}"
+    );
+    // Seconds here; the bound leaves room for a loaded machine.
+    assert!(took < Duration::from_secs(60), "{took:?}");
+}
+
+#[test]
+fn build_script_stops_at_once_without_the_wasm_target() {
+    let Some((dir, link)) = linked_toolchain_without_wasm("build") else {
+        return;
+    };
+    let name = link.0.clone();
+    let rustc = dir.join("bin/rustc");
     let scratch = std::env::temp_dir().join(format!("mlfn-toolchain-{}", std::process::id()));
     std::fs::create_dir_all(scratch.join("out")).unwrap();
     let script = scratch.join("build-script");
