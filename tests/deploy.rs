@@ -219,7 +219,15 @@ async fn weights_split_unpinned_traffic_within_binomial_bounds() {
     println!("split over {n} requests (90/10): {counts:?}");
     assert_eq!(counts.values().sum::<usize>(), n);
     assert!((133..=267).contains(&canary), "{counts:?}");
-    let s = scrape(run.admin.addr).await;
+    // Each request is counted after its answer is sent: wait for the last ones.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let s = loop {
+        let s = scrape(run.admin.addr).await;
+        if value(&s, "mlfn_requests_total", &[]) >= n as f64 || Instant::now() > deadline {
+            break s;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     assert_eq!(
         value(&s, "mlfn_requests_total", &[("version", "1.1.0")]),
         canary as f64

@@ -472,7 +472,7 @@ async fn instance_times(rt: &Runtime, input: &[Vec<Feature>], n: usize) -> Resul
 }
 
 /// `concurrency` keep-alive connections, each sending `/predict` back to back for
-/// `duration`, against an in-process `serve` on 127.0.0.1.
+/// `duration`, against an in-process server on 127.0.0.1 (serving threads, as `host serve`).
 async fn http_run(
     rt: Arc<Runtime>,
     body: &[u8],

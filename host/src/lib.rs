@@ -14,6 +14,7 @@ pub mod guests;
 pub mod package;
 pub mod runtime;
 pub mod server;
+pub mod serving_threads;
 pub mod state;
 pub mod telemetry;
 pub mod typed;

@@ -415,10 +415,6 @@ async fn serve(
             server
         }
     };
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("binding {listen}"))?;
-    tracing::info!("serving on http://{}", listener.local_addr()?);
     let role = match admin_listen {
         None => Role::PublicWithAdmin,
         Some(addr) => {
@@ -438,10 +434,15 @@ async fn serve(
             Role::Public
         }
     };
-    host::server::serve(server, listener, role, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await
+    let threads = host::serving_threads::ServingThreads::bind(server, listen, role)?;
+    tracing::info!(
+        threads = host::serving_threads::cores(),
+        "serving on http://{}",
+        threads.addr
+    );
+    let _ = tokio::signal::ctrl_c().await;
+    drop(threads);
+    Ok(())
 }
 
 /// SIGHUP re-reads the deployment file (a refused file is logged; the running set stays).

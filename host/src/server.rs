@@ -33,6 +33,7 @@ use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 use crate::deploy::metrics::DeployMetrics;
+use crate::serving_threads::ServingThreads;
 use crate::deploy::reload::Reloader;
 use crate::deploy::router::{self, Choice};
 use crate::deploy::shadow::ShadowPool;
@@ -290,37 +291,25 @@ pub async fn spawn_server(server: Arc<Server>, addr: SocketAddr) -> Result<Backg
     spawn_role(server, addr, Role::PublicWithAdmin).await
 }
 
-/// Serves `server` on `addr` in the given role, in the background (see `spawn`).
+/// Serves `server` on `addr` in the given role, in the background (see `spawn`), on
+/// serving threads as `host serve` does.
 pub async fn spawn_role(
     server: Arc<Server>,
     addr: SocketAddr,
     role: Role,
 ) -> Result<BackgroundServer> {
-    let listener = TcpListener::bind(addr).await?;
-    let addr = listener.local_addr()?;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(serve(server.clone(), listener, role, async {
-        let _ = stopped.await;
-    }));
+    let threads = ServingThreads::bind(server.clone(), addr, role)?;
     Ok(BackgroundServer {
-        addr,
+        addr: threads.addr,
         server,
-        _stop: stop,
-        task,
+        _threads: threads,
     })
 }
 
 pub struct BackgroundServer {
     pub addr: SocketAddr,
     pub server: Arc<Server>,
-    _stop: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<Result<()>>,
-}
-
-impl Drop for BackgroundServer {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+    _threads: ServingThreads,
 }
 
 pub type Response = hyper::Response<HyperOutgoingBody>;
