@@ -63,23 +63,23 @@ async fn handle(req: IncomingRequest, out: ResponseOutparam) {
     response
         .headers
         .push(("x-request-id", head.request_id.clone()));
-    let event = service.ok().map(|service| {
+    let (status, latency_us) = (response.status, start.elapsed().as_micros() as u64);
+    // The answer first: the event is formatted only once the response is handed over
+    // (a multi-threaded host such as Spin or `wasmtime serve` flushes it meanwhile).
+    send(out, response).await;
+    if let Ok(service) = service {
         let ts = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64);
-        service.event_line(
+        let line = service.event_line(
             &outcome,
             head.route_name(),
-            response.status,
+            status,
             &head.request_id,
             ts,
-            start.elapsed().as_micros() as u64,
+            latency_us,
             input_logging(),
-        )
-    });
-    // The answer first: whatever happens to the event, the client has its response.
-    send(out, response).await;
-    if let Some(line) = event {
+        );
         eprintln!("{line}");
     }
 }

@@ -33,12 +33,12 @@ use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 use crate::deploy::metrics::DeployMetrics;
-use crate::serving_threads::ServingThreads;
 use crate::deploy::reload::Reloader;
 use crate::deploy::router::{self, Choice};
 use crate::deploy::shadow::ShadowPool;
 use crate::deploy::{Deployment, Model, Version};
 use crate::runtime::Runtime;
+use crate::serving_threads::ServingThreads;
 use crate::telemetry::{DriftConfig, Telemetry};
 use arc_swap::ArcSwap;
 
