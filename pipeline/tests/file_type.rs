@@ -21,8 +21,14 @@ fn base64(s: &str) -> Vec<u8> {
     };
     let mut out = Vec::new();
     for chunk in s.as_bytes().chunks(4) {
-        let data: Vec<u8> = chunk.iter().copied().filter(|&c| c != b'=').map(value).collect();
-        let n = data.iter().fold(0u32, |acc, &v| (acc << 6) | u32::from(v)) << (6 * (4 - data.len()));
+        let data: Vec<u8> = chunk
+            .iter()
+            .copied()
+            .filter(|&c| c != b'=')
+            .map(value)
+            .collect();
+        let n =
+            data.iter().fold(0u32, |acc, &v| (acc << 6) | u32::from(v)) << (6 * (4 - data.len()));
         out.extend_from_slice(&n.to_be_bytes()[1..data.len()]);
     }
     out
@@ -54,7 +60,10 @@ fn magika_reference_samples_natively() {
         assert!(diff <= 1e-4, "{origin}: confidence off by {diff}");
         worst = worst.max(diff);
     }
-    eprintln!("{} samples, largest score difference {worst:.2e}", samples.len());
+    eprintln!(
+        "{} samples, largest score difference {worst:.2e}",
+        samples.len()
+    );
 }
 
 /// The form the guest gets (the NNEF the host writes at packaging) answers exactly as the

@@ -29,7 +29,9 @@ pub fn bundle_dirs() -> Vec<PathBuf> {
                 continue;
             };
             let manifest = serde_json::from_slice::<serde_json::Value>(&bytes).ok();
-            let version = manifest.as_ref().and_then(|v| v["manifest_version"].as_u64());
+            let version = manifest
+                .as_ref()
+                .and_then(|v| v["manifest_version"].as_u64());
             // Tabular bundles only: the other kinds have their own tests.
             let tabular = manifest
                 .as_ref()
