@@ -12,9 +12,7 @@
 use std::sync::Arc;
 
 use tract_nnef::internal::*;
-use tract_nnef::prelude::{
-    IntoRunnable, Tensor, TypedFact, TypedModel, TypedRunnableModel, tvec,
-};
+use tract_nnef::prelude::{IntoRunnable, Tensor, TypedFact, TypedModel, TypedRunnableModel, tvec};
 
 /// The suffix of the NNEF form of a bundle's ONNX file (`model.onnx` → `model.onnx.nnef.tar`),
 /// the name under which the host hands it to the guest.
@@ -202,7 +200,10 @@ fn concretize(
     input_shape: &[usize],
 ) -> TractResult<TypedModel> {
     if model.inputs.len() != 1 {
-        bail!("the network has {} inputs, one expected", model.inputs.len());
+        bail!(
+            "the network has {} inputs, one expected",
+            model.inputs.len()
+        );
     }
     model.set_input_fact(0, input.fact(input_shape))?;
     let model = model.into_decluttered()?;

@@ -3,8 +3,8 @@
 //! label; the overwrite map may rename it; below the label's threshold the answer falls
 //! back to `txt` for a text type and `unknown` otherwise.
 
-use super::config::{ModelConfig, TXT, UNKNOWN};
 use super::config::ContentTypes;
+use super::config::{ModelConfig, TXT, UNKNOWN};
 
 /// The detector's answer for one input.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,10 +34,7 @@ pub fn decide(scores: &[f32], config: &ModelConfig, types: &ContentTypes) -> Det
     let model_label = &config.target_labels_space[index];
     // Python compares the float32 score widened to a float64 with the float64 threshold.
     let score = f64::from(score);
-    let renamed = config
-        .overwrite_map
-        .get(model_label)
-        .unwrap_or(model_label);
+    let renamed = config.overwrite_map.get(model_label).unwrap_or(model_label);
     let label = if score >= config.threshold(model_label) {
         renamed.clone()
     } else if types.get(renamed).is_some_and(|t| t.is_text) {
@@ -105,7 +102,10 @@ mod tests {
         assert_eq!((d.label.as_str(), d.model_label.as_str()), ("pdf", "pdf"));
         // Content type defaults as the package fills them in.
         let md = t.get("markdown").unwrap();
-        assert_eq!((md.mime_type.as_str(), md.description.as_str()), ("text/plain", "markdown"));
+        assert_eq!(
+            (md.mime_type.as_str(), md.description.as_str()),
+            ("text/plain", "markdown")
+        );
         assert_eq!(t.get("unknown").unwrap().group, "unknown");
     }
 }

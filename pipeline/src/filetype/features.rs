@@ -115,10 +115,7 @@ mod tests {
         // b"  abcdef \n"[-8:].rstrip() = b"abcdef", end = b"cdef".
         let e = extract(b"  abcdef \n", &c);
         let s = |x: &[u8]| x.iter().map(|&b| i32::from(b)).collect::<Vec<_>>();
-        assert_eq!(
-            e,
-            Extracted::Features([s(b"abcd"), s(b"cdef")].concat())
-        );
+        assert_eq!(e, Extracted::Features([s(b"abcd"), s(b"cdef")].concat()));
         // Short: only the outer end is stripped (\v and \f count as space); beg is
         // padded at the end, end at the start.
         let e = extract(b"\x0bxy\x0c", &c);

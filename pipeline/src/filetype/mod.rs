@@ -82,7 +82,14 @@ impl FileTypeService {
                 config.target_labels_space.len()
             )));
         }
-        let network = load_network(bundle, &spec.file, &spec.sha256, input, &spec.input.shape, config.target_labels_space.len())?;
+        let network = load_network(
+            bundle,
+            &spec.file,
+            &spec.sha256,
+            input,
+            &spec.input.shape,
+            config.target_labels_space.len(),
+        )?;
         let labels = output_labels(&config);
         let metadata =
             serde_json::to_vec(&public_metadata(&manifest, &config, &labels)).expect("plain JSON");
