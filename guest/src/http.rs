@@ -1,5 +1,5 @@
 //! `wasi:http/incoming-handler` through spin-sdk: adapts the request onto
-//! `pipeline::route` / `Service::respond_with_outcome`, reading at most the body limit + 1
+//! `Function::route` / `Function::respond_with_outcome` (whatever the bundle's kind), reading at most the body limit + 1
 //! bytes of the body (`MLFN_MAX_BODY_BYTES`, else `MAX_BODY_BYTES`), sends the answer,
 //! then writes one JSON event per request to stderr.
 
@@ -7,7 +7,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use futures::StreamExt;
 use pipeline::events::{InputLogging, Outcome};
-use pipeline::{ApiError, InstanceInfo, MAX_BODY_BYTES, Response, Route, Service};
+use pipeline::{ApiError, Function, InstanceInfo, MAX_BODY_BYTES, Response, Route};
 use spin_sdk::http::{Fields, IncomingRequest, OutgoingResponse, ResponseOutparam};
 use spin_sdk::http_component;
 
@@ -105,8 +105,8 @@ fn refused(route: &Route, e: ApiError) -> (Response, Outcome) {
     )
 }
 
-async fn respond(service: &Service, head: &Head, req: IncomingRequest) -> (Response, Outcome) {
-    let route = match pipeline::route(&head.method, &head.path, head.content_type.as_deref()) {
+async fn respond(service: &Function, head: &Head, req: IncomingRequest) -> (Response, Outcome) {
+    let route = match service.route(&head.method, &head.path, head.content_type.as_deref()) {
         Ok(route) => route.with_inference_header(head.inference_header.as_deref()),
         Err(e) => return failed(e),
     };

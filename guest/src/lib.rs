@@ -10,10 +10,10 @@ mod typed;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use pipeline::Service;
+use pipeline::Function;
 use pipeline::bundle::Bundle;
 
-static SERVICE: OnceLock<Service> = OnceLock::new();
+static SERVICE: OnceLock<Function> = OnceLock::new();
 
 /// Set by `wizer-initialize`; in a snapshot it is already true when an instance starts.
 static PREINITIALIZED: AtomicBool = AtomicBool::new(false);
@@ -22,9 +22,10 @@ static PREINITIALIZED: AtomicBool = AtomicBool::new(false);
 const NOT_PACKAGED: &str = "this component has no model bundle: package one with \
      `host package DIR -o model.wasm`";
 
-/// The `packaging.load-bundle` export: check and load the bundle, once. It touches no
-/// WASI interface (no env, clock or stdio), so nothing host-specific is captured in the
-/// snapshot taken after it.
+/// The `packaging.load-bundle` export: check and load the bundle, once (a network is
+/// parsed and optimised into its runnable plan here, so the snapshot holds the plan). It
+/// touches no WASI interface of its own (no env, clock or stdio), so nothing
+/// host-specific is captured in the snapshot taken after it.
 pub fn load_bundle(files: Vec<(String, Vec<u8>)>) -> Result<(), String> {
     if SERVICE.get().is_some() {
         return Err("a model bundle is already loaded".into());
@@ -33,7 +34,7 @@ pub fn load_bundle(files: Vec<(String, Vec<u8>)>) -> Result<(), String> {
     for (name, bytes) in files {
         bundle.insert(name, bytes);
     }
-    let service = Service::load(&bundle).map_err(|e| format!("the bundle does not load: {e}"))?;
+    let service = Function::load(&bundle).map_err(|e| format!("the bundle does not load: {e}"))?;
     SERVICE
         .set(service)
         .map_err(|_| "a model bundle is already loaded".to_string())
@@ -54,6 +55,6 @@ pub fn preinitialized() -> bool {
 }
 
 /// The loaded model, or why there is none.
-pub fn service() -> Result<&'static Service, &'static str> {
+pub fn service() -> Result<&'static Function, &'static str> {
     SERVICE.get().ok_or(NOT_PACKAGED)
 }

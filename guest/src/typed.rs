@@ -30,20 +30,28 @@ impl packaging::Guest for Component {
 
 impl wit::Guest for Component {
     fn metadata() -> wit::ModelInfo {
-        let service = match crate::service() {
+        let function = match crate::service() {
             Ok(s) => s,
             // Without a model there is nothing to describe; packaging refuses to produce
             // such a component, so only the unpackaged guest gets here.
             Err(e) => panic!("{e}"),
         };
+        let metadata_json =
+            String::from_utf8(function.metadata_json()).expect("serde_json writes UTF-8");
+        let Some(service) = function.tabular() else {
+            // A detector of bytes: a classifier without features (its input is the body
+            // of `POST /predict`).
+            return wit::ModelInfo {
+                name: function.name().into(),
+                version: function.version().into(),
+                task: wit::Task::Classification,
+                labels: function.labels().to_vec(),
+                features: Vec::new(),
+                max_batch: 1,
+                metadata_json,
+            };
+        };
         let m = service.manifest();
-        let body = service
-            .respond(
-                pipeline::Route::Metadata,
-                b"",
-                pipeline::InstanceInfo::default(),
-            )
-            .body;
         wit::ModelInfo {
             name: m.name.clone(),
             version: m.version.clone(),
@@ -69,12 +77,12 @@ impl wit::Guest for Component {
                 })
                 .collect(),
             max_batch: pipeline::MAX_BATCH as u32,
-            metadata_json: String::from_utf8(body).expect("serde_json writes UTF-8"),
+            metadata_json,
         }
     }
 
     fn predict(instances: Vec<wit::Instance>) -> Result<Vec<wit::Prediction>, wit::PredictError> {
-        let service = crate::service().map_err(|e| wit::PredictError::Internal(e.into()))?;
+        let service = tabular()?;
         let rows = instances.iter().map(|inst| {
             inst.iter().map(|f| {
                 let v = match &f.value {
@@ -90,9 +98,21 @@ impl wit::Guest for Component {
     }
 
     fn predict_rows(values: Vec<f64>) -> Result<Vec<wit::Prediction>, wit::PredictError> {
-        let service = crate::service().map_err(|e| wit::PredictError::Internal(e.into()))?;
+        let service = tabular()?;
         answer(service, service.predict_rows(&values))
     }
+}
+
+/// The tabular service; other kinds take their input over HTTP (`POST /predict` with the
+/// bytes), which the typed interface's features cannot carry.
+fn tabular() -> Result<&'static pipeline::Service, wit::PredictError> {
+    let function = crate::service().map_err(|e| wit::PredictError::Internal(e.into()))?;
+    function.tabular().ok_or_else(|| {
+        wit::PredictError::InvalidInput(vec![wit::FieldProblem {
+            field: "instances".into(),
+            problem: "this function classifies bytes: POST them to /predict".into(),
+        }])
+    })
 }
 
 /// A pipeline answer as the WIT types.

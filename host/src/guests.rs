@@ -13,16 +13,27 @@ pub fn bundle_dir(name: &str) -> PathBuf {
     PathBuf::from(MODELS_DIR).join(name)
 }
 
-/// Every bundle directory under `models/` (a directory with a `manifest.json`), sorted:
-/// tests discover bundles rather than list them.
+/// Every tabular bundle directory under `models/` (a directory with a `manifest.json` of
+/// kind `tabular`), sorted: tests discover bundles rather than list them.
 pub fn bundle_dirs() -> Vec<PathBuf> {
+    bundle_dirs_of_kind("tabular")
+}
+
+/// Every bundle directory under `models/` whose manifest says `kind`, sorted.
+pub fn bundle_dirs_of_kind(kind: &str) -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(MODELS_DIR)
         .into_iter()
         .flatten()
         .filter_map(|e| e.ok())
         .map(|e| e.path())
-        .filter(|p| p.join("manifest.json").is_file())
+        .filter(|p| bundle_kind(p).as_deref() == Some(kind))
         .collect();
     dirs.sort();
     dirs
+}
+
+/// The `kind` of the bundle in `dir` (`None`: no readable manifest.json there).
+pub fn bundle_kind(dir: &std::path::Path) -> Option<String> {
+    let bytes = std::fs::read(dir.join("manifest.json")).ok()?;
+    pipeline::manifest::kind_of(&bytes).ok()
 }

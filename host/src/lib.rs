@@ -1,5 +1,5 @@
 //! The wasmtime host for inference-function components: package a model bundle into the
-//! model-less guest (`package`, checked by `verify`), load components (`.wasm` through a
+//! model-less guest (`package`, checked by `verify` or `verify_file_type`), load components (`.wasm` through a
 //! private compile cache, or `.cwasm`), pre-instantiate, and run a fresh instance per call
 //! or per HTTP request. The `host` binary (main.rs) is a CLI over this library; tests use
 //! it directly.
@@ -20,6 +20,7 @@ pub mod telemetry;
 pub mod typed;
 pub mod validate;
 pub mod verify;
+pub mod verify_file_type;
 
 pub use engine::PoolLimits;
 pub use runtime::Runtime;

@@ -23,6 +23,7 @@ use crate::engine::PoolLimits;
 use crate::runtime::Runtime;
 use crate::state::InstanceState;
 use crate::verify::{Verdict, verify};
+use crate::verify_file_type::{self, FileTypeReference};
 
 /// Name of the custom section that identifies a packaged component's bundle.
 pub const SECTION: &str = "mlfn-bundle";
@@ -41,7 +42,7 @@ pub struct BundleInfo {
 }
 
 impl BundleInfo {
-    pub fn of(bundle: &Bundle, manifest: &pipeline::Manifest) -> Self {
+    pub fn of(bundle: &Bundle, function: &pipeline::Function) -> Self {
         let mut all = Sha256::new();
         let mut files = std::collections::BTreeMap::new();
         let mut names: Vec<&str> = bundle.names().collect();
@@ -55,8 +56,8 @@ impl BundleInfo {
             files.insert(name.to_string(), hex(&Sha256::digest(bytes)));
         }
         BundleInfo {
-            name: manifest.name.clone(),
-            version: manifest.version.clone(),
+            name: function.name().to_string(),
+            version: function.version().to_string(),
             bundle_sha256: hex(&all.finalize()),
             files,
         }
@@ -84,11 +85,14 @@ pub fn bundle_info(wasm: &[u8]) -> Option<BundleInfo> {
 pub async fn package(guest: &[u8], bundle: &Bundle) -> Result<(Vec<u8>, BundleInfo)> {
     // Check natively first: the same `pipeline` code the guest runs, so a broken bundle
     // is reported before any wasm is compiled, with the same message.
-    let service = pipeline::Service::load(bundle).map_err(|e| format_err!("{e}"))?;
-    let info = BundleInfo::of(bundle, service.manifest());
-    let files: Vec<(String, Vec<u8>)> = bundle
+    let function = pipeline::Function::load(bundle).map_err(|e| format_err!("{e}"))?;
+    let info = BundleInfo::of(bundle, &function);
+    // What the guest reads: a network in NNEF form (converted here from the ONNX whose
+    // sha256 was just checked), everything else as it is.
+    let guest_files = pipeline::Function::guest_files(bundle).map_err(|e| format_err!("{e}"))?;
+    let files: Vec<(String, Vec<u8>)> = guest_files
         .names()
-        .map(|n| (n.to_string(), bundle.get(n).expect("listed").to_vec()))
+        .map(|n| (n.to_string(), guest_files.get(n).expect("listed").to_vec()))
         .collect();
 
     // The instrumented guest runs once: compile it quickly rather than well.
@@ -171,7 +175,7 @@ pub async fn package_dir(guest: &[u8], dir: &Path, limits: PoolLimits) -> Result
             reference_path.display()
         )
     })?;
-    let reference = Reference::from_json(&reference_bytes)
+    let oracle = Oracle::from_json(&bundle, &reference_bytes)
         .with_context(|| format!("{} is not a reference fixture", reference_path.display()))?;
 
     let mut key = cache::Key::new("packaged+verified");
@@ -196,7 +200,10 @@ pub async fn package_dir(guest: &[u8], dir: &Path, limits: PoolLimits) -> Result
     }
     let (wasm, info) = package(guest, &bundle).await?;
     let runtime = Runtime::from_wasm(&wasm, limits).await?;
-    let verdict = verify(&runtime, &reference).await?;
+    let verdict = match &oracle {
+        Oracle::Tabular(r) => verify(&runtime, r).await?,
+        Oracle::FileType(r) => verify_file_type::verify(&runtime, r).await?,
+    };
     if !verdict.passed() {
         bail!(
             "the packaged component does not reproduce the bundle's reference outputs: {verdict}"
@@ -211,6 +218,26 @@ pub async fn package_dir(guest: &[u8], dir: &Path, limits: PoolLimits) -> Result
         verdict: Some(verdict),
         runtime,
     })
+}
+
+/// A bundle's reference fixture, in its kind's format.
+enum Oracle {
+    Tabular(Reference),
+    FileType(FileTypeReference),
+}
+
+impl Oracle {
+    fn from_json(bundle: &Bundle, bytes: &[u8]) -> Result<Self> {
+        let manifest = bundle
+            .get(pipeline::bundle::MANIFEST)
+            .context("the bundle has no manifest.json")?;
+        let kind = pipeline::manifest::kind_of(manifest).map_err(|e| format_err!("{e}"))?;
+        Ok(if kind == pipeline::filetype::manifest::KIND {
+            Oracle::FileType(FileTypeReference::from_json(bytes)?)
+        } else {
+            Oracle::Tabular(Reference::from_json(bytes)?)
+        })
+    }
 }
 
 /// Reads a bundle directory (manifest.json and the files it names).

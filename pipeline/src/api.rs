@@ -81,6 +81,15 @@ impl ApiError {
         )
     }
 
+    /// `/predict` of a kind that reads raw bytes, with none.
+    pub fn empty_body() -> Self {
+        Self::new(
+            400,
+            "empty_body",
+            "the request body is empty: POST the bytes to classify",
+        )
+    }
+
     pub fn unsupported_media_type(got: Option<&str>) -> Self {
         let got = got.map_or("no Content-Type".to_string(), |c| {
             format!("Content-Type {c:?}")

@@ -76,8 +76,9 @@ impl Bundle {
         Ok(bytes)
     }
 
-    /// Reads `manifest.json` and the model file it names (not `reference.json`: serving
-    /// does not need it, and it can be large).
+    /// Reads `manifest.json`, the model file it names and its side files (`files[].file`,
+    /// non-tabular kinds); not `reference.json`: serving does not need it, and it can be
+    /// large.
     #[cfg(not(target_family = "wasm"))]
     pub fn read_dir(dir: &std::path::Path) -> Result<Bundle, BundleError> {
         let read = |name: &str| {
@@ -87,30 +88,47 @@ impl Bundle {
             })
         };
         let manifest = read(MANIFEST)?;
-        let model_file = model_file_name(&manifest)?;
         let mut bundle = Bundle::new();
-        bundle.insert(model_file.clone(), read(&model_file)?);
+        for file in file_names(&manifest)? {
+            let bytes = read(&file)?;
+            bundle.insert(file, bytes);
+        }
         bundle.insert(MANIFEST, manifest);
         Ok(bundle)
     }
 }
 
-/// `model.file` from a manifest, without the rest of the manifest's checks (those run in
-/// `Service::load`); refuses names that would leave the bundle directory.
+/// `model.file` and every `files[].file` of a manifest, without the rest of the
+/// manifest's checks (those run when the bundle loads); refuses names that would leave
+/// the bundle directory.
 #[cfg(not(target_family = "wasm"))]
-fn model_file_name(manifest: &[u8]) -> Result<String, BundleError> {
+fn file_names(manifest: &[u8]) -> Result<Vec<String>, BundleError> {
     let v: serde_json::Value =
         serde_json::from_slice(manifest).map_err(|e| BundleError::Manifest(e.to_string()))?;
-    let name = v["model"]["file"]
+    let model = v["model"]["file"]
         .as_str()
         .ok_or_else(|| BundleError::Manifest("model.file is not a string".into()))?;
-    if name.is_empty() || name.contains(['/', '\\']) || name == "." || name == ".." {
-        return Err(BundleError::BadName {
-            file: name.into(),
-            reason: "model.file must be a plain file name inside the bundle",
-        });
+    let mut names = vec![model.to_string()];
+    for (i, f) in v["files"].as_array().into_iter().flatten().enumerate() {
+        let name = f["file"]
+            .as_str()
+            .ok_or_else(|| BundleError::Manifest(format!("files[{i}].file is not a string")))?;
+        names.push(name.into());
     }
-    Ok(name.into())
+    for name in &names {
+        if name.is_empty()
+            || name.contains(['/', '\\'])
+            || name == "."
+            || name == ".."
+            || name == MANIFEST
+        {
+            return Err(BundleError::BadName {
+                file: name.clone(),
+                reason: "bundle files must be plain file names inside the bundle",
+            });
+        }
+    }
+    Ok(names)
 }
 
 fn hex(bytes: &[u8]) -> String {

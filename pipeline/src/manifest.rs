@@ -66,7 +66,7 @@ pub struct Thresholds {
 }
 
 /// The bundle kinds this build serves.
-pub const KINDS: [&str; 1] = ["tabular"];
+pub const KINDS: [&str; 2] = ["tabular", crate::filetype::manifest::KIND];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -269,7 +269,9 @@ pub enum ManifestError {
         "manifest.json: manifest_version {0} is not supported (this build reads {MANIFEST_VERSION})"
     )]
     Version(u32),
-    #[error("manifest.json: kind {0:?} is not supported by this build (it serves: tabular)")]
+    #[error(
+        "manifest.json: kind {0:?} is not supported by this build (it serves: tabular, file-type)"
+    )]
     Kind(String),
     #[error("manifest.json: features[{feature}]: {problem}")]
     Feature { feature: String, problem: String },
@@ -283,18 +285,28 @@ pub enum ManifestError {
     Model(String),
 }
 
+/// A manifest's `kind`, after its version: what decides which reader parses the rest.
+/// An unknown kind is refused by name; a manifest without `kind` is tabular's to refuse.
+pub fn kind_of(bytes: &[u8]) -> Result<String, ManifestError> {
+    // The version first, so an old manifest is named as such instead of failing on
+    // its unknown keys.
+    let v = serde_json::from_slice::<Value>(bytes)?;
+    let version = v.get("manifest_version").and_then(Value::as_u64);
+    if let Some(v) = version.filter(|v| *v != u64::from(MANIFEST_VERSION)) {
+        return Err(ManifestError::Version(v.try_into().unwrap_or(u32::MAX)));
+    }
+    match v.get("kind").and_then(Value::as_str) {
+        Some(k) if !KINDS.contains(&k) => Err(ManifestError::Kind(k.into())),
+        Some(k) => Ok(k.into()),
+        None => Ok("tabular".into()),
+    }
+}
+
 impl Manifest {
     pub fn from_json(bytes: &[u8]) -> Result<Self, ManifestError> {
-        // The version first, so an old manifest is named as such instead of failing on
-        // its unknown keys.
-        let version = serde_json::from_slice::<Value>(bytes)?
-            .get("manifest_version")
-            .and_then(Value::as_u64);
-        if let Some(v) = version.filter(|v| *v != u64::from(MANIFEST_VERSION)) {
-            return Err(ManifestError::Version(v.try_into().unwrap_or(u32::MAX)));
-        }
+        kind_of(bytes)?;
         let m: Manifest = serde_json::from_slice(bytes)?;
-        if !KINDS.contains(&m.kind.as_str()) {
+        if m.kind != "tabular" {
             return Err(ManifestError::Kind(m.kind));
         }
         match m.task {

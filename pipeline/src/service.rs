@@ -25,6 +25,11 @@ pub enum LoadError {
     Manifest(#[from] ManifestError),
     #[error(transparent)]
     Model(#[from] ModelError),
+    #[error(transparent)]
+    Network(#[from] crate::network::NetworkError),
+    /// A side file (non-tabular kinds) that does not say what it must.
+    #[error("{file}: {message}")]
+    File { file: String, message: String },
 }
 
 /// Why a typed prediction failed.

@@ -293,3 +293,30 @@ pub fn pack_python() -> std::path::PathBuf {
     );
     std::path::PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
 }
+
+/// Every `file-type` bundle under `models/` by name (discovered, like `bundles`).
+pub fn file_type_bundles() -> Vec<String> {
+    guests::bundle_dirs_of_kind(pipeline::filetype::manifest::KIND)
+        .iter()
+        .map(|d| d.file_name().unwrap().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// The parity corpus of a file-type bundle: `target/<bundle>-corpus/expected.json`, written
+/// by the bundle's own `corpus.sh` (real files on this machine and the detector package's
+/// answers), which runs first when the list is not there yet.
+pub fn corpus(bundle: &str) -> serde_json::Value {
+    let out = repo_root()
+        .join("target")
+        .join(format!("{bundle}-corpus"))
+        .join("expected.json");
+    if !out.is_file() {
+        let script = bundle_dir(bundle).join("corpus.sh");
+        let status = std::process::Command::new(&script)
+            .arg(&out)
+            .status()
+            .unwrap_or_else(|e| panic!("running {}: {e}", script.display()));
+        assert!(status.success(), "{} failed", script.display());
+    }
+    serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap()
+}

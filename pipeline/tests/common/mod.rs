@@ -28,9 +28,17 @@ pub fn bundle_dirs() -> Vec<PathBuf> {
             let Ok(bytes) = std::fs::read(&manifest) else {
                 continue;
             };
-            let version = serde_json::from_slice::<serde_json::Value>(&bytes)
-                .ok()
+            let manifest = serde_json::from_slice::<serde_json::Value>(&bytes).ok();
+            let version = manifest
+                .as_ref()
                 .and_then(|v| v["manifest_version"].as_u64());
+            // Tabular bundles only: the other kinds have their own tests.
+            let tabular = manifest
+                .as_ref()
+                .is_some_and(|v| v["kind"].as_str().is_none_or(|k| k == "tabular"));
+            if version == Some(2) && !tabular {
+                continue;
+            }
             if version == Some(2) {
                 dirs.push(e.path());
             } else {

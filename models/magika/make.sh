@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Rebuilds models/magika from the `magika` wheel on PyPI (see make.py). Deterministic: a
+# rerun leaves `git status` clean.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+python="$("$here/venv.sh")"
+exec "$python" "$here/make.py" "$@"

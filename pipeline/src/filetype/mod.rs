@@ -1,0 +1,345 @@
+//! Kind `file-type`: magika's file-type detector as a function. `POST /predict` with any
+//! bytes → `{"predictions": [{"label", "group", "mime_type", "confidence"}]}`.
+//!
+//! Stages: `features::extract` (magika's windows, or a decision without the model) →
+//! `Network::run_i32` (tract) → `decide::decide` (magika's thresholds and overwrites) →
+//! the content type's group and MIME type from the package's own table.
+
+pub mod config;
+pub mod decide;
+pub mod features;
+pub mod manifest;
+
+use serde::Serialize;
+use serde_json::json;
+
+use crate::api::{self, ApiError};
+use crate::bundle::{self, Bundle};
+use crate::events::Outcome;
+use crate::network::{InputType, NNEF_SUFFIX, Network, NetworkError};
+use crate::postprocess::Prediction;
+use crate::service::{InstanceInfo, LoadError, Response, Route};
+
+use config::{ContentTypes, EMPTY, ModelConfig, TXT, UNKNOWN};
+use decide::Detection;
+use features::Extracted;
+use manifest::FileTypeManifest;
+
+/// The side file roles a file-type bundle needs.
+pub const CONFIG_ROLE: &str = "magika-config";
+pub const CONTENT_TYPES_ROLE: &str = "content-types";
+
+/// A loaded file-type bundle, ready to serve.
+#[derive(Debug, Clone)]
+pub struct FileTypeService {
+    manifest: FileTypeManifest,
+    config: ModelConfig,
+    types: ContentTypes,
+    network: Network,
+    /// Every label the detector can answer, sorted: the labels of `/metadata`, the typed
+    /// export and events.
+    labels: Vec<String>,
+    metadata: Vec<u8>,
+}
+
+impl FileTypeService {
+    /// Loads a bundle: manifest, the two side files (sha256 checked), the network (the
+    /// ONNX file, sha256 checked, natively with the `onnx` feature; or its NNEF form, which
+    /// the host writes at packaging) optimised into a runnable plan.
+    pub fn load(bundle: &Bundle) -> Result<Self, LoadError> {
+        let manifest = FileTypeManifest::from_json(bundle.require(bundle::MANIFEST)?)?;
+        let side = |role: &str| -> Result<(&str, &[u8]), LoadError> {
+            let f = manifest.side_file(role)?;
+            Ok((&f.file, bundle.verified(&f.file, &f.sha256)?))
+        };
+        let (file, bytes) = side(CONFIG_ROLE)?;
+        let config = ModelConfig::from_json(bytes).map_err(|message| LoadError::File {
+            file: file.into(),
+            message,
+        })?;
+        let (file, bytes) = side(CONTENT_TYPES_ROLE)?;
+        let types = ContentTypes::from_json(bytes)
+            .and_then(|t| t.check_covers(&config).map(|()| t))
+            .map_err(|message| LoadError::File {
+                file: file.into(),
+                message,
+            })?;
+        let spec = &manifest.model;
+        let input = InputType::parse(&spec.input.datatype)
+            .filter(|t| *t == InputType::I32)
+            .ok_or_else(|| model_error("input.datatype must be int32 (byte values)"))?;
+        if spec.input.shape != [1, config.input_len()] {
+            return Err(model_error(&format!(
+                "input.shape {:?} does not hold beg_size + end_size = {} values",
+                spec.input.shape,
+                config.input_len()
+            )));
+        }
+        if spec.output.shape != [1, config.target_labels_space.len()] {
+            return Err(model_error(&format!(
+                "output.shape {:?} does not give one score per target label ({})",
+                spec.output.shape,
+                config.target_labels_space.len()
+            )));
+        }
+        let network = load_network(
+            bundle,
+            &spec.file,
+            &spec.sha256,
+            input,
+            &spec.input.shape,
+            config.target_labels_space.len(),
+        )?;
+        let labels = output_labels(&config);
+        let metadata =
+            serde_json::to_vec(&public_metadata(&manifest, &config, &labels)).expect("plain JSON");
+        Ok(FileTypeService {
+            manifest,
+            config,
+            types,
+            network,
+            labels,
+            metadata,
+        })
+    }
+
+    pub fn manifest(&self) -> &FileTypeManifest {
+        &self.manifest
+    }
+
+    /// Every label the detector can answer (sorted).
+    pub fn labels(&self) -> &[String] {
+        &self.labels
+    }
+
+    pub fn network(&self) -> &Network {
+        &self.network
+    }
+
+    pub fn config(&self) -> &ModelConfig {
+        &self.config
+    }
+
+    /// magika's answer for `content` (any length; only the first and last `block_size`
+    /// bytes are read).
+    pub fn detect(&self, content: &[u8]) -> Result<Detection, NetworkError> {
+        match features::extract(content, &self.config) {
+            Extracted::Decided(label) => Ok(decide::decided(label)),
+            Extracted::Features(values) => {
+                let scores = self.network.run_i32(&values)?;
+                Ok(decide::decide(&scores, &self.config, &self.types))
+            }
+        }
+    }
+
+    /// Picks the route: `/predict` takes any bytes (the body is the file: its declared
+    /// Content-Type is not what is being checked); no V2 or OpenAPI routes.
+    pub fn route(&self, method: &str, path: &str) -> Result<Route, ApiError> {
+        let path = path.split('?').next().unwrap_or("");
+        let (route, allow) = match path {
+            "/" => (Route::Index, "GET"),
+            "/predict" => (Route::Predict, "POST"),
+            "/health" => (Route::Health, "GET"),
+            "/metadata" => (Route::Metadata, "GET"),
+            _ => return Err(ApiError::not_found(path)),
+        };
+        if !method.eq_ignore_ascii_case(allow) {
+            return Err(ApiError::method_not_allowed(method, path, allow));
+        }
+        Ok(route)
+    }
+
+    pub fn respond_with_outcome(
+        &self,
+        route: Route,
+        body: &[u8],
+        instance: InstanceInfo,
+    ) -> (Response, Outcome) {
+        let m = &self.manifest;
+        let response = match route {
+            Route::Predict => return self.predict(body, instance),
+            Route::Health => json_response(&json!({
+                "status": "ok",
+                "model": {"name": m.name, "version": m.version},
+                "model_loaded": if instance.preinitialized { "snapshot" } else { "instance start" },
+            })),
+            Route::Metadata => Response::json(200, self.metadata.clone()),
+            Route::Index => json_response(&json!({
+                "model": {"name": m.name, "version": m.version},
+                "routes": ["POST /predict", "GET /health", "GET /metadata"],
+            })),
+            // `route` never picks these for this kind.
+            Route::OpenApi | Route::V2(_) => ApiError::not_found("").into(),
+        };
+        (response, Outcome::default())
+    }
+
+    fn predict(&self, body: &[u8], instance: InstanceInfo) -> (Response, Outcome) {
+        let refuse = |e: ApiError| {
+            let outcome = Outcome {
+                error: Some(e.clone()),
+                ..Outcome::default()
+            };
+            (e.into(), outcome)
+        };
+        if body.is_empty() {
+            return refuse(ApiError::empty_body());
+        }
+        if body.len() > instance.max_body_bytes {
+            return refuse(ApiError::payload_too_large(instance.max_body_bytes));
+        }
+        let detection = match self.detect(body) {
+            Ok(d) => d,
+            Err(e) => return refuse(ApiError::internal(e.to_string())),
+        };
+        let ct = self
+            .types
+            .get(&detection.label)
+            .expect("check_covers: every answerable label has an entry");
+        #[derive(Serialize)]
+        struct Body<'a> {
+            model: ModelRef<'a>,
+            predictions: [Out<'a>; 1],
+        }
+        #[derive(Serialize)]
+        struct ModelRef<'a> {
+            name: &'a str,
+            version: &'a str,
+        }
+        #[derive(Serialize)]
+        struct Out<'a> {
+            label: &'a str,
+            group: &'a str,
+            mime_type: &'a str,
+            confidence: f64,
+        }
+        let body = serde_json::to_vec(&Body {
+            model: ModelRef {
+                name: &self.manifest.name,
+                version: &self.manifest.version,
+            },
+            predictions: [Out {
+                label: &ct.label,
+                group: &ct.group,
+                mime_type: &ct.mime_type,
+                confidence: detection.score,
+            }],
+        })
+        .expect("plain JSON");
+        let index = self
+            .labels
+            .binary_search(&detection.label)
+            .expect("output_labels holds every answerable label");
+        let outcome = Outcome {
+            predictions: vec![Prediction::Class {
+                label: index,
+                probabilities: Vec::new(),
+                confidence: detection.score,
+            }],
+            ..Outcome::default()
+        };
+        (Response::json(200, body), outcome)
+    }
+
+    pub fn metadata_json(&self) -> &[u8] {
+        &self.metadata
+    }
+}
+
+fn model_error(message: &str) -> LoadError {
+    crate::manifest::ManifestError::Model(message.into()).into()
+}
+
+fn json_response(v: &serde_json::Value) -> Response {
+    Response::json(200, serde_json::to_vec(v).expect("plain JSON"))
+}
+
+/// The network: its NNEF form when the host provided one (the guest), else the ONNX
+/// file itself, checked against the manifest's sha256 (native builds with `onnx`).
+fn load_network(
+    bundle: &Bundle,
+    file: &str,
+    sha256: &str,
+    input: InputType,
+    shape: &[usize],
+    outputs: usize,
+) -> Result<Network, LoadError> {
+    let nnef_name = format!("{file}{NNEF_SUFFIX}");
+    if let Some(tar) = bundle.get(&nnef_name) {
+        return Ok(Network::from_nnef(&nnef_name, tar, input, shape, outputs)?);
+    }
+    let onnx = bundle.verified(file, sha256)?;
+    #[cfg(feature = "onnx")]
+    {
+        Ok(Network::from_onnx(file, onnx, input, shape, outputs)?)
+    }
+    #[cfg(not(feature = "onnx"))]
+    {
+        let _ = onnx;
+        Err(LoadError::File {
+            file: file.into(),
+            message: format!(
+                "this build reads networks as NNEF only: `host package` hands the guest \
+                 {nnef_name}"
+            ),
+        })
+    }
+}
+
+/// The NNEF form of the bundle's network, for the guest: the bundle with `model.file`
+/// (checked against its sha256) replaced by `<file>.nnef.tar`. Called by the host at
+/// packaging.
+#[cfg(feature = "onnx")]
+pub fn with_nnef(bundle: &Bundle) -> Result<Bundle, LoadError> {
+    let manifest = FileTypeManifest::from_json(bundle.require(bundle::MANIFEST)?)?;
+    let spec = &manifest.model;
+    let input = InputType::parse(&spec.input.datatype)
+        .ok_or_else(|| model_error("input.datatype must be int32 or float32"))?;
+    let onnx = bundle.verified(&spec.file, &spec.sha256)?;
+    let tar = crate::network::onnx_to_nnef(&spec.file, onnx, input, &spec.input.shape)?;
+    let mut out = Bundle::new();
+    for name in bundle.names().filter(|n| *n != spec.file) {
+        out.insert(name, bundle.get(name).expect("listed").to_vec());
+    }
+    out.insert(format!("{}{NNEF_SUFFIX}", spec.file), tar);
+    Ok(out)
+}
+
+/// What magika can answer for bytes: the model's labels after the overwrite map, and
+/// the ones it answers without the model.
+fn output_labels(config: &ModelConfig) -> Vec<String> {
+    let mut labels: Vec<String> = config
+        .target_labels_space
+        .iter()
+        .map(|l| config.overwrite_map.get(l).unwrap_or(l).clone())
+        .chain([EMPTY, TXT, UNKNOWN].map(String::from))
+        .collect();
+    labels.sort();
+    labels.dedup();
+    labels
+}
+
+fn public_metadata(m: &FileTypeManifest, c: &ModelConfig, labels: &[String]) -> serde_json::Value {
+    json!({
+        "name": m.name,
+        "version": m.version,
+        "kind": m.kind,
+        "task": m.task,
+        "created": m.created,
+        "description": m.description,
+        "source": m.source,
+        "training": m.training,
+        "labels": labels,
+        "model": {"format": m.model.format, "sha256": m.model.sha256, "input": m.model.input,
+                  "output": m.model.output, "runtime": "tract"},
+        "files": m.files,
+        "detector": {
+            "beg_size": c.beg_size, "end_size": c.end_size, "block_size": c.block_size,
+            "padding_token": c.padding_token, "min_file_size_for_dl": c.min_file_size_for_dl,
+            "medium_confidence_threshold": c.medium_confidence_threshold,
+            "thresholds": c.thresholds, "overwrite_map": c.overwrite_map,
+            "prediction_mode": "high-confidence",
+        },
+        "limits": {"max_body_bytes": api::MAX_BODY_BYTES},
+    })
+}

@@ -1,0 +1,165 @@
+//! The function a bundle makes, whatever its `kind`: what the guest holds after
+//! `load-bundle` and what the host checks natively before packaging. Each kind keeps its
+//! own routes, wire format and event contents; this only dispatches on the manifest's
+//! `kind` (models/README.md).
+
+use crate::api::ApiError;
+use crate::bundle::{self, Bundle};
+use crate::events::{self, EventContext, InputLogging, Outcome};
+use crate::filetype::FileTypeService;
+use crate::filetype::manifest::KIND as FILE_TYPE;
+use crate::manifest;
+use crate::service::{self, InstanceInfo, LoadError, Response, Route, Service};
+
+#[derive(Debug, Clone)]
+pub enum Function {
+    /// `kind: "tabular"`: schema, column programs, our estimators.
+    Tabular(Service),
+    /// `kind: "file-type"`: magika's detector on raw bytes (tract).
+    FileType(Box<FileTypeService>),
+}
+
+impl Function {
+    /// Loads a bundle of any kind this build serves; every check of the kind's own
+    /// loader runs here, once (at packaging, in the snapshot).
+    pub fn load(bundle: &Bundle) -> Result<Self, LoadError> {
+        let kind = manifest::kind_of(bundle.require(bundle::MANIFEST)?)?;
+        if kind == FILE_TYPE {
+            Ok(Function::FileType(Box::new(FileTypeService::load(bundle)?)))
+        } else {
+            Ok(Function::Tabular(Service::load(bundle)?))
+        }
+    }
+
+    /// The bundle as the guest must receive it: the same files, except a file-type
+    /// network, which is handed over in its NNEF form (the guest reads no ONNX).
+    #[cfg(feature = "onnx")]
+    pub fn guest_files(bundle: &Bundle) -> Result<Bundle, LoadError> {
+        match manifest::kind_of(bundle.require(bundle::MANIFEST)?)?.as_str() {
+            FILE_TYPE => crate::filetype::with_nnef(bundle),
+            _ => Ok(bundle.clone()),
+        }
+    }
+
+    pub fn tabular(&self) -> Option<&Service> {
+        match self {
+            Function::Tabular(s) => Some(s),
+            Function::FileType(_) => None,
+        }
+    }
+
+    pub fn file_type(&self) -> Option<&FileTypeService> {
+        match self {
+            Function::FileType(s) => Some(s),
+            Function::Tabular(_) => None,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            Function::Tabular(s) => &s.manifest().name,
+            Function::FileType(s) => &s.manifest().name,
+        }
+    }
+
+    pub fn version(&self) -> &str {
+        match self {
+            Function::Tabular(s) => &s.manifest().version,
+            Function::FileType(s) => &s.manifest().version,
+        }
+    }
+
+    /// Class names of `Prediction::Class::label` in this function's answers and events.
+    pub fn labels(&self) -> &[String] {
+        match self {
+            Function::Tabular(s) => &s.manifest().labels,
+            Function::FileType(s) => s.labels(),
+        }
+    }
+
+    /// Picks the route for a request head (before the body is read), or the error that
+    /// answers it.
+    pub fn route(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: Option<&str>,
+    ) -> Result<Route, ApiError> {
+        match self {
+            Function::Tabular(_) => service::route(method, path, content_type),
+            Function::FileType(s) => s.route(method, path),
+        }
+    }
+
+    pub fn respond_with_outcome(
+        &self,
+        route: Route,
+        body: &[u8],
+        instance: InstanceInfo,
+    ) -> (Response, Outcome) {
+        match self {
+            Function::Tabular(s) => s.respond_with_outcome(route, body, instance),
+            Function::FileType(s) => s.respond_with_outcome(route, body, instance),
+        }
+    }
+
+    pub fn respond(&self, route: Route, body: &[u8], instance: InstanceInfo) -> Response {
+        self.respond_with_outcome(route, body, instance).0
+    }
+
+    /// Route and answer in one step, for callers that hold the whole body already.
+    pub fn handle(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: Option<&str>,
+        body: &[u8],
+    ) -> Response {
+        match self.route(method, path, content_type) {
+            Ok(r) => self.respond(r, body, InstanceInfo::default()),
+            Err(e) => e.into(),
+        }
+    }
+
+    /// The `/metadata` document.
+    pub fn metadata_json(&self) -> Vec<u8> {
+        self.respond(Route::Metadata, b"", InstanceInfo::default())
+            .body
+    }
+
+    /// The JSON line that records one request (see `events`). File-type events carry the
+    /// answer (label, confidence) and no inputs: the bytes are the client's.
+    #[allow(clippy::too_many_arguments)]
+    pub fn event_line(
+        &self,
+        outcome: &Outcome,
+        route: &str,
+        status: u16,
+        request_id: &str,
+        ts_unix_ms: u64,
+        latency_us: u64,
+        logging: InputLogging,
+    ) -> String {
+        match self {
+            Function::Tabular(s) => s.event_line(
+                outcome, route, status, request_id, ts_unix_ms, latency_us, logging,
+            ),
+            Function::FileType(s) => {
+                let none = |_: usize| -> &[String] { &[] };
+                let cx = EventContext {
+                    ts_unix_ms,
+                    request_id,
+                    route,
+                    status,
+                    latency_us,
+                    model: &s.manifest().name,
+                    version: &s.manifest().version,
+                    labels: s.labels(),
+                    categories: &none,
+                };
+                let baselines = crate::drift::Baselines::from_features([]);
+                events::event_line(&cx, outcome, &baselines, InputLogging::Buckets)
+            }
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! File-type bundles (kind `file-type`, discovered under `models/`): the packaged
+//! component over HTTP on our host and the native pipeline, against the detector's own
+//! Python package on a corpus of real files (`<bundle>/corpus.sh`: ≥ 200 files of ≥ 20
+//! types found on this machine, with `magika`'s `identify_bytes` answer for each). Labels
+//! must all be equal; groups and MIME types too; scores within the packaging gate's
+//! tolerance. Plus the API's refusals.
+
+mod common;
+
+use common::{corpus, file_type_bundles, request, runtime, server};
+use host::verify_file_type::{Answer, SCORE_TOLERANCE};
+use sha2::{Digest, Sha256};
+
+const OCTETS: (&str, &str) = ("content-type", "application/octet-stream");
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_component_and_the_pipeline_answer_like_the_package_on_the_corpus() {
+    let bundles = file_type_bundles();
+    assert!(!bundles.is_empty(), "no file-type bundle under models/");
+    for bundle in bundles {
+        let corpus = corpus(&bundle);
+        let files = corpus["files"].as_array().unwrap();
+        let labels = corpus["labels"].as_array().unwrap();
+        assert!(files.len() >= 200, "{bundle}: {} corpus files", files.len());
+        assert!(labels.len() >= 20, "{bundle}: {} labels", labels.len());
+        let srv = server(&bundle).await;
+        let dir = common::bundle_dir(&bundle);
+        let native = pipeline::Function::load(&pipeline::Bundle::read_dir(&dir).unwrap()).unwrap();
+        let (mut differ, mut worst_component, mut worst_native) = (Vec::new(), 0.0f64, 0.0f64);
+        for f in files {
+            let path = f["path"].as_str().unwrap();
+            let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+            assert_eq!(
+                hex(&Sha256::digest(&bytes)),
+                f["sha256"].as_str().unwrap(),
+                "{path} changed since the corpus list was made: rerun models/{bundle}/corpus.sh"
+            );
+            let want = (
+                f["label"].as_str().unwrap(),
+                f["group"].as_str().unwrap(),
+                f["mime_type"].as_str().unwrap(),
+            );
+            let score = f["score"].as_f64().unwrap();
+            let reply = request(srv.addr, "POST", "/predict", &[OCTETS], bytes.clone()).await;
+            assert_eq!(
+                reply.status,
+                200,
+                "{path}: {}",
+                String::from_utf8_lossy(&reply.body)
+            );
+            let component = Answer::from_body(&reply.body).unwrap();
+            let local = native.handle("POST", "/predict", Some(OCTETS.1), &bytes);
+            assert_eq!(local.status, 200, "{path}");
+            let local = Answer::from_body(&local.body).unwrap();
+            for (who, a, worst) in [
+                ("component", &component, &mut worst_component),
+                ("native", &local, &mut worst_native),
+            ] {
+                if (a.label.as_str(), a.group.as_str(), a.mime_type.as_str()) != want {
+                    differ.push(format!(
+                        "{who} {path}: {} where magika says {}",
+                        a.label, want.0
+                    ));
+                }
+                *worst = worst.max((a.confidence - score).abs());
+            }
+        }
+        assert!(
+            differ.is_empty(),
+            "{bundle}: {} differences:\n{}",
+            differ.len(),
+            differ.join("\n")
+        );
+        assert!(
+            worst_component <= SCORE_TOLERANCE,
+            "{bundle}: component score off by {worst_component}"
+        );
+        assert!(
+            worst_native <= SCORE_TOLERANCE,
+            "{bundle}: native score off by {worst_native}"
+        );
+        eprintln!(
+            "{bundle}: {} files, {} labels, all equal; largest score difference: component {worst_component:.2e}, native {worst_native:.2e}",
+            files.len(),
+            labels.len()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn refusals_are_fast_4xx_in_the_error_envelope() {
+    for bundle in file_type_bundles() {
+        let srv = server(&bundle).await;
+        let empty = request(srv.addr, "POST", "/predict", &[OCTETS], Vec::new()).await;
+        assert_eq!(
+            (empty.status, empty.error_code()),
+            (400, "empty_body".into())
+        );
+        let limit = pipeline::MAX_BODY_BYTES;
+        let big = request(
+            srv.addr,
+            "POST",
+            "/predict",
+            &[OCTETS],
+            vec![b'a'; limit + 1],
+        )
+        .await;
+        assert_eq!(big.status, 413, "{bundle}");
+        // At the limit it is answered.
+        let at = request(srv.addr, "POST", "/predict", &[OCTETS], vec![b'a'; limit]).await;
+        assert_eq!(at.status, 200, "{bundle}");
+        let get = request(srv.addr, "GET", "/predict", &[], "").await;
+        assert_eq!(get.status, 405);
+        assert_eq!(request(srv.addr, "GET", "/v2", &[], "").await.status, 404);
+        let meta = request(srv.addr, "GET", "/metadata", &[], "").await.json();
+        assert_eq!(meta["kind"], "file-type");
+        let health = request(srv.addr, "GET", "/health", &[], "").await.json();
+        assert_eq!(health["model_loaded"], "snapshot");
+        // The typed interface describes the classifier and refuses feature rows.
+        let rt = runtime(&bundle).await;
+        let info = rt.metadata().await.unwrap();
+        assert!(info.features.is_empty() && info.labels.iter().any(|l| l == "pdf"));
+        let refused = rt.predict(&[vec![]]).await.unwrap();
+        assert!(matches!(
+            refused,
+            Err(host::typed::PredictError::InvalidInput(_))
+        ));
+    }
+}
