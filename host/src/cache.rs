@@ -131,8 +131,44 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    // Unique per writer: compiler threads may store the same entry at once.
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = path.with_extension(format!("tmp{}-{n}", std::process::id()));
     std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
     Ok(())
+}
+
+/// Cranelift's incremental compilation cache in the private cache directory
+/// (`functions/`): compiled functions keyed by cranelift's hash of their IR. Every packaged
+/// component carries the same guest code (a snapshot changes data, not functions), so
+/// after the first one compiling another reuses almost every function.
+#[derive(Debug)]
+pub struct FunctionCache {
+    dir: PathBuf,
+}
+
+impl FunctionCache {
+    /// In the cache directory, or `None` when there is no usable one.
+    pub fn open() -> Option<std::sync::Arc<FunctionCache>> {
+        let cache = Cache::open()?;
+        let dir = cache.dir.join("functions");
+        std::fs::create_dir_all(&dir).ok()?;
+        Some(std::sync::Arc::new(FunctionCache { dir }))
+    }
+
+    fn path(&self, key: &[u8]) -> PathBuf {
+        self.dir.join(hex(&Sha256::digest(key)))
+    }
+}
+
+impl wasmtime::CacheStore for FunctionCache {
+    fn get(&self, key: &[u8]) -> Option<std::borrow::Cow<'_, [u8]>> {
+        std::fs::read(self.path(key)).ok().map(Into::into)
+    }
+
+    fn insert(&self, key: &[u8], value: Vec<u8>) -> bool {
+        write_atomically(&self.path(key), &value).is_ok()
+    }
 }

@@ -65,6 +65,7 @@ pub fn engine_with(limits: PoolLimits, allocator: Allocator, cow: bool) -> Resul
         .pagemap_scan(Enabled::Auto);
     let mut config = Config::new();
     config.wasm_component_model(true);
+    with_function_cache(&mut config)?;
     config.memory_init_cow(cow);
     // Per-request deadlines (see runtime::start_epoch_ticker).
     config.epoch_interruption(true);
@@ -72,4 +73,13 @@ pub fn engine_with(limits: PoolLimits, allocator: Allocator, cow: bool) -> Resul
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     }
     Engine::new(&config)
+}
+
+/// Compiled functions are reused across components through the private cache
+/// (cache::FunctionCache), when there is one.
+pub fn with_function_cache(config: &mut Config) -> Result<()> {
+    if let Some(store) = crate::cache::FunctionCache::open() {
+        config.enable_incremental_compilation(store)?;
+    }
+    Ok(())
 }

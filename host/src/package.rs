@@ -98,6 +98,7 @@ pub async fn package(guest: &[u8], bundle: &Bundle) -> Result<(Vec<u8>, BundleIn
     // The instrumented guest runs once: compile it quickly rather than well.
     let mut config = Config::new();
     config.cranelift_opt_level(OptLevel::None);
+    crate::engine::with_function_cache(&mut config)?;
     let engine = Engine::new(&config)?;
     let mut linker = Linker::<InstanceState>::new(&engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
