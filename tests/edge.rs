@@ -66,9 +66,8 @@ fn build(node_modules: &Path, wasm: &Path, out: &Path) {
         .unwrap();
     assert!(
         out.status.success(),
-        "edge/build.mjs: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+        "edge/build.mjs: {}",
+        common::output_text(&out)
     );
 }
 

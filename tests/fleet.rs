@@ -36,11 +36,7 @@ fn validate(manifest: &Path) -> Option<(bool, String)> {
         .arg(manifest)
         .output()
         .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = common::output_text(&out);
     match out.status.code() {
         Some(3) if !tool_missing("the jsonschema venv (tests/tools/validate-crd.sh)") => {
             panic!("{text}")
@@ -231,9 +227,8 @@ tests:
     let _ = std::fs::remove_file(&path);
     assert!(
         out.status.success(),
-        "promtool test rules:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+        "promtool test rules:\n{}",
+        common::output_text(&out)
     );
 }
 

@@ -203,9 +203,8 @@ async fn openapi_document_is_valid_for_every_bundle() {
         let _ = std::fs::remove_file(&path);
         assert!(
             out.status.success(),
-            "{bundle}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
+            "{bundle}: {}",
+            common::output_text(&out)
         );
     }
 }

@@ -27,9 +27,8 @@ fn case_bundles() -> Vec<PathBuf> {
         .unwrap();
     assert!(
         out.status.success(),
-        "make_cases.py failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+        "make_cases.py failed:\n{}",
+        common::output_text(&out)
     );
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(&out_dir)
         .unwrap()
@@ -85,11 +84,7 @@ fn the_packager_test_suite_passes() {
         .current_dir(repo_root())
         .output()
         .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = common::output_text(&out);
     assert!(out.status.success(), "pytest failed:\n{text}");
     assert!(text.contains(" passed"), "{text}");
     eprintln!("{}", text.lines().last().unwrap_or_default());

@@ -319,25 +319,38 @@ mod tests {
             (r#"{"features": {"x": 1}, "instances": []}"#, "instances"),
             (r#"{"features": {"x": 1}, "extra": 1}"#, "extra"),
             (r#"{"instances": [{"x": 1}, 3]}"#, "instances[1]"),
-            // Nesting is skipped without a depth limit (no tree is built): the shape
-            // is what is wrong.
+            // Nesting within serde_json's depth limit is skipped (no tree is built): the
+            // shape is what is wrong.
             (
-                format!("{}{}", "[".repeat(100_000), "]".repeat(100_000)).as_str(),
+                format!("{}{}", "[".repeat(100), "]".repeat(100)).as_str(),
                 "$",
             ),
             (
-                format!(
-                    r#"{{"instances": [{}{}]}}"#,
-                    "[".repeat(9_999),
-                    "]".repeat(9_999)
-                )
-                .as_str(),
+                format!(r#"{{"instances": [{}{}]}}"#, "[".repeat(99), "]".repeat(99)).as_str(),
                 "instances[0]",
             ),
         ] {
             let e = parse(body).unwrap_err();
             assert_eq!((e.status, e.code), (422, "invalid_input"), "{body}");
             assert_eq!(fields(&e), [field], "{body}");
+        }
+    }
+
+    #[test]
+    fn nesting_past_the_parsers_depth_limit_is_malformed_json_as_for_a_parsed_value() {
+        for body in [
+            format!("{}{}", "[".repeat(100_000), "]".repeat(100_000)),
+            format!(
+                r#"{{"instances": [{}{}]}}"#,
+                "[".repeat(9_999),
+                "]".repeat(9_999)
+            ),
+        ] {
+            let e = parse(&body).unwrap_err();
+            let oracle = serde_json::from_str::<serde_json::Value>(&body).unwrap_err();
+            assert_eq!((e.status, e.code), (400, "malformed_json"));
+            assert!(e.message.ends_with(&oracle.to_string()), "{}", e.message);
+            assert!(e.message.contains("recursion limit"), "{}", e.message);
         }
     }
 

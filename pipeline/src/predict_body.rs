@@ -10,7 +10,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use crate::api::MAX_BATCH;
 use crate::schema::{FeatureValue, FieldProblem, Problems, Row, Schema};
@@ -84,17 +84,65 @@ type Key<'de> = Cow<'de, str>;
 
 fn skip_map<'de, A: MapAccess<'de>>(mut map: A, first_key: Key<'de>) -> Result<(), A::Error> {
     drop(first_key);
-    map.next_value::<IgnoredAny>()?;
-    while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-    Ok(())
+    map.next_value_seed(Skip)?;
+    Skip.visit_map(map)
 }
 
 fn skip_seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<usize, A::Error> {
     let mut n = 0;
-    while seq.next_element::<IgnoredAny>()?.is_some() {
+    while seq.next_element_seed(Skip)?.is_some() {
         n += 1;
     }
     Ok(n)
+}
+
+/// Reads past one value exactly as parsing it into a `serde_json::Value` would — the same
+/// errors at the same positions, the same depth limit — without building it. serde's
+/// `IgnoredAny` takes serde_json's own skipping path instead, which reports some errors a
+/// column earlier (`["\0` — found by the oracle proptest in pipeline/tests/fuzz_requests.rs).
+struct Skip;
+
+impl<'de> DeserializeSeed<'de> for Skip {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(Skip)
+    }
+}
+
+impl<'de> Visitor<'de> for Skip {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_unit<Er>(self) -> Result<(), Er> {
+        Ok(())
+    }
+    fn visit_bool<Er>(self, _: bool) -> Result<(), Er> {
+        Ok(())
+    }
+    fn visit_i64<Er>(self, _: i64) -> Result<(), Er> {
+        Ok(())
+    }
+    fn visit_u64<Er>(self, _: u64) -> Result<(), Er> {
+        Ok(())
+    }
+    fn visit_f64<Er>(self, _: f64) -> Result<(), Er> {
+        Ok(())
+    }
+    fn visit_str<Er>(self, _: &str) -> Result<(), Er> {
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(Skip)?.is_some() {}
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while map.next_key_seed(Skip)?.is_some() {
+            map.next_value_seed(Skip)?;
+        }
+        Ok(())
+    }
 }
 
 struct Shallow<E>(E);
@@ -383,7 +431,7 @@ impl<'de> Expect<'de> for TopSeed<'_> {
                     }))?)
                 }
                 _ => {
-                    map.next_value::<IgnoredAny>()?;
+                    map.next_value_seed(Skip)?;
                     body.unknown.push(|| {
                         FieldProblem::new(
                             k.into_owned(),

@@ -279,6 +279,15 @@ pub fn assert_documented(path: &str, method: &str, status: u16, code: &str) {
     );
 }
 
+/// A finished command's stdout, then its stderr: what a failure message shows.
+pub fn output_text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
 /// The pack venv's python (sklearn, mlfn-pack), created on first use by
 /// tests/tools/pack-venv.sh (which takes a lock: tests call it in parallel).
 pub fn pack_python() -> std::path::PathBuf {
