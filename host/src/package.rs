@@ -24,6 +24,7 @@ use crate::runtime::Runtime;
 use crate::state::InstanceState;
 use crate::verify::{Verdict, verify};
 use crate::verify_file_type::{self, FileTypeReference};
+use crate::verify_text::{self, TextReference};
 
 /// Name of the custom section that identifies a packaged component's bundle.
 pub const SECTION: &str = "mlfn-bundle";
@@ -204,6 +205,7 @@ pub async fn package_dir(guest: &[u8], dir: &Path, limits: PoolLimits) -> Result
     let verdict = match &oracle {
         Oracle::Tabular(r) => verify(&runtime, r).await?,
         Oracle::FileType(r) => verify_file_type::verify(&runtime, r).await?,
+        Oracle::Text(r) => verify_text::verify(&runtime, r).await?,
     };
     if !verdict.passed() {
         bail!(
@@ -225,6 +227,7 @@ pub async fn package_dir(guest: &[u8], dir: &Path, limits: PoolLimits) -> Result
 enum Oracle {
     Tabular(Reference),
     FileType(FileTypeReference),
+    Text(TextReference),
 }
 
 impl Oracle {
@@ -233,10 +236,12 @@ impl Oracle {
             .get(pipeline::bundle::MANIFEST)
             .context("the bundle has no manifest.json")?;
         let kind = pipeline::manifest::kind_of(manifest).map_err(|e| format_err!("{e}"))?;
-        Ok(if kind == pipeline::filetype::manifest::KIND {
-            Oracle::FileType(FileTypeReference::from_json(bytes)?)
-        } else {
-            Oracle::Tabular(Reference::from_json(bytes)?)
+        Ok(match kind.as_str() {
+            pipeline::filetype::manifest::KIND => {
+                Oracle::FileType(FileTypeReference::from_json(bytes)?)
+            }
+            pipeline::text::manifest::KIND => Oracle::Text(TextReference::from_json(bytes)?),
+            _ => Oracle::Tabular(Reference::from_json(bytes)?),
         })
     }
 }

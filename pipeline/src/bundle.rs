@@ -11,6 +11,8 @@ use sha2::{Digest, Sha256};
 pub const MANIFEST: &str = "manifest.json";
 /// The reference fixture's file name (not needed to serve).
 pub const REFERENCE: &str = "reference.json";
+/// A bundle's script that builds the files too large to commit (from their package).
+pub const FETCH_SCRIPT: &str = "fetch.sh";
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Bundle {
@@ -37,6 +39,9 @@ pub enum BundleError {
     },
     #[error("manifest.json: {0}")]
     Manifest(String),
+    /// A file the bundle builds rather than commits (too large), not built yet.
+    #[error("{file} is not there yet: run {script} (it builds the file from its package)")]
+    NotFetched { file: String, script: String },
 }
 
 impl Bundle {
@@ -82,9 +87,19 @@ impl Bundle {
     #[cfg(not(target_family = "wasm"))]
     pub fn read_dir(dir: &std::path::Path) -> Result<Bundle, BundleError> {
         let read = |name: &str| {
-            std::fs::read(dir.join(name)).map_err(|source| BundleError::Io {
-                file: dir.join(name).display().to_string(),
-                source,
+            std::fs::read(dir.join(name)).map_err(|source| {
+                let fetch = dir.join(FETCH_SCRIPT);
+                if source.kind() == std::io::ErrorKind::NotFound && fetch.is_file() {
+                    BundleError::NotFetched {
+                        file: dir.join(name).display().to_string(),
+                        script: fetch.display().to_string(),
+                    }
+                } else {
+                    BundleError::Io {
+                        file: dir.join(name).display().to_string(),
+                        source,
+                    }
+                }
             })
         };
         let manifest = read(MANIFEST)?;
@@ -172,6 +187,12 @@ mod tests {
             Bundle::read_dir(&dir),
             Err(BundleError::BadName { .. })
         ));
+        // A missing file is an I/O error, or, where the bundle builds it, the script to run.
+        std::fs::write(dir.join(MANIFEST), br#"{"model": {"file": "big.onnx"}}"#).unwrap();
+        assert!(matches!(Bundle::read_dir(&dir), Err(BundleError::Io { .. })));
+        std::fs::write(dir.join(FETCH_SCRIPT), b"#!/bin/sh\n").unwrap();
+        let e = Bundle::read_dir(&dir).unwrap_err().to_string();
+        assert!(e.ends_with("fetch.sh (it builds the file from its package)"), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

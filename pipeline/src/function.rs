@@ -10,6 +10,8 @@ use crate::filetype::FileTypeService;
 use crate::filetype::manifest::KIND as FILE_TYPE;
 use crate::manifest;
 use crate::service::{self, InstanceInfo, LoadError, Response, Route, Service};
+use crate::text::TextService;
+use crate::text::manifest::KIND as TEXT;
 
 #[derive(Debug, Clone)]
 pub enum Function {
@@ -17,6 +19,8 @@ pub enum Function {
     Tabular(Service),
     /// `kind: "file-type"`: magika's detector on raw bytes (tract).
     FileType(Box<FileTypeService>),
+    /// `kind: "text"`: a sentence embedder (tokenizer + tract + pooling).
+    Text(Box<TextService>),
 }
 
 impl Function {
@@ -24,19 +28,20 @@ impl Function {
     /// loader runs here, once (at packaging, in the snapshot).
     pub fn load(bundle: &Bundle) -> Result<Self, LoadError> {
         let kind = manifest::kind_of(bundle.require(bundle::MANIFEST)?)?;
-        if kind == FILE_TYPE {
-            Ok(Function::FileType(Box::new(FileTypeService::load(bundle)?)))
-        } else {
-            Ok(Function::Tabular(Service::load(bundle)?))
+        match kind.as_str() {
+            FILE_TYPE => Ok(Function::FileType(Box::new(FileTypeService::load(bundle)?))),
+            TEXT => Ok(Function::Text(Box::new(TextService::load(bundle)?))),
+            _ => Ok(Function::Tabular(Service::load(bundle)?)),
         }
     }
 
-    /// The bundle as the guest must receive it: the same files, except a file-type
-    /// network, which is handed over in its NNEF form (the guest reads no ONNX).
+    /// The bundle as the guest must receive it: the same files, except a network, which
+    /// is handed over in its NNEF form (the guest reads no ONNX).
     #[cfg(feature = "onnx")]
     pub fn guest_files(bundle: &Bundle) -> Result<Bundle, LoadError> {
         match manifest::kind_of(bundle.require(bundle::MANIFEST)?)?.as_str() {
             FILE_TYPE => crate::filetype::with_nnef(bundle),
+            TEXT => crate::text::with_nnef(bundle),
             _ => Ok(bundle.clone()),
         }
     }
@@ -44,14 +49,21 @@ impl Function {
     pub fn tabular(&self) -> Option<&Service> {
         match self {
             Function::Tabular(s) => Some(s),
-            Function::FileType(_) => None,
+            _ => None,
         }
     }
 
     pub fn file_type(&self) -> Option<&FileTypeService> {
         match self {
             Function::FileType(s) => Some(s),
-            Function::Tabular(_) => None,
+            _ => None,
+        }
+    }
+
+    pub fn text(&self) -> Option<&TextService> {
+        match self {
+            Function::Text(s) => Some(s),
+            _ => None,
         }
     }
 
@@ -59,6 +71,7 @@ impl Function {
         match self {
             Function::Tabular(s) => &s.manifest().name,
             Function::FileType(s) => &s.manifest().name,
+            Function::Text(s) => &s.manifest().name,
         }
     }
 
@@ -66,6 +79,7 @@ impl Function {
         match self {
             Function::Tabular(s) => &s.manifest().version,
             Function::FileType(s) => &s.manifest().version,
+            Function::Text(s) => &s.manifest().version,
         }
     }
 
@@ -74,6 +88,7 @@ impl Function {
         match self {
             Function::Tabular(s) => &s.manifest().labels,
             Function::FileType(s) => s.labels(),
+            Function::Text(_) => &[],
         }
     }
 
@@ -88,6 +103,7 @@ impl Function {
         match self {
             Function::Tabular(_) => service::route(method, path, content_type),
             Function::FileType(s) => s.route(method, path),
+            Function::Text(s) => s.route(method, path, content_type),
         }
     }
 
@@ -100,6 +116,7 @@ impl Function {
         match self {
             Function::Tabular(s) => s.respond_with_outcome(route, body, instance),
             Function::FileType(s) => s.respond_with_outcome(route, body, instance),
+            Function::Text(s) => s.respond_with_outcome(route, body, instance),
         }
     }
 
@@ -128,7 +145,8 @@ impl Function {
     }
 
     /// The JSON line that records one request (see `events`). File-type events carry the
-    /// answer (label, confidence) and no inputs: the bytes are the client's.
+    /// answer (label, confidence) and no inputs: the bytes are the client's. Text events
+    /// carry status and latency only.
     #[allow(clippy::too_many_arguments)]
     pub fn event_line(
         &self,
@@ -144,7 +162,7 @@ impl Function {
             Function::Tabular(s) => s.event_line(
                 outcome, route, status, request_id, ts_unix_ms, latency_us, logging,
             ),
-            Function::FileType(s) => {
+            Function::FileType(_) | Function::Text(_) => {
                 let none = |_: usize| -> &[String] { &[] };
                 let cx = EventContext {
                     ts_unix_ms,
@@ -152,9 +170,9 @@ impl Function {
                     route,
                     status,
                     latency_us,
-                    model: &s.manifest().name,
-                    version: &s.manifest().version,
-                    labels: s.labels(),
+                    model: self.name(),
+                    version: self.version(),
+                    labels: self.labels(),
                     categories: &none,
                 };
                 let baselines = crate::drift::Baselines::from_features([]);

@@ -21,6 +21,7 @@ mod predict_body;
 pub mod preprocess;
 pub mod reference;
 pub mod schema;
+pub mod text;
 pub mod service;
 pub mod v2;
 

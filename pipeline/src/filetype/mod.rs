@@ -16,7 +16,7 @@ use serde_json::json;
 use crate::api::{self, ApiError};
 use crate::bundle::{self, Bundle};
 use crate::events::Outcome;
-use crate::network::{InputType, NNEF_SUFFIX, Network, NetworkError};
+use crate::network::{self, InputSpec, InputType, Network, NetworkError};
 use crate::postprocess::Prediction;
 use crate::service::{InstanceInfo, LoadError, Response, Route};
 
@@ -65,9 +65,7 @@ impl FileTypeService {
                 message,
             })?;
         let spec = &manifest.model;
-        let input = InputType::parse(&spec.input.datatype)
-            .filter(|t| *t == InputType::I32)
-            .ok_or_else(|| model_error("input.datatype must be int32 (byte values)"))?;
+        let (input, width) = network_shape(&manifest)?;
         if spec.input.shape != [1, config.input_len()] {
             return Err(model_error(&format!(
                 "input.shape {:?} does not hold beg_size + end_size = {} values",
@@ -82,14 +80,7 @@ impl FileTypeService {
                 config.target_labels_space.len()
             )));
         }
-        let network = load_network(
-            bundle,
-            &spec.file,
-            &spec.sha256,
-            input,
-            &spec.input.shape,
-            config.target_labels_space.len(),
-        )?;
+        let network = network::load(bundle, &spec.file, &spec.sha256, &[input], width)?;
         let labels = output_labels(&config);
         let metadata =
             serde_json::to_vec(&public_metadata(&manifest, &config, &labels)).expect("plain JSON");
@@ -254,55 +245,30 @@ fn json_response(v: &serde_json::Value) -> Response {
     Response::json(200, serde_json::to_vec(v).expect("plain JSON"))
 }
 
-/// The network: its NNEF form when the host provided one (the guest), else the ONNX
-/// file itself, checked against the manifest's sha256 (native builds with `onnx`).
-fn load_network(
-    bundle: &Bundle,
-    file: &str,
-    sha256: &str,
-    input: InputType,
-    shape: &[usize],
-    outputs: usize,
-) -> Result<Network, LoadError> {
-    let nnef_name = format!("{file}{NNEF_SUFFIX}");
-    if let Some(tar) = bundle.get(&nnef_name) {
-        return Ok(Network::from_nnef(&nnef_name, tar, input, shape, outputs)?);
-    }
-    let onnx = bundle.verified(file, sha256)?;
-    #[cfg(feature = "onnx")]
-    {
-        Ok(Network::from_onnx(file, onnx, input, shape, outputs)?)
-    }
-    #[cfg(not(feature = "onnx"))]
-    {
-        let _ = onnx;
-        Err(LoadError::File {
-            file: file.into(),
-            message: format!(
-                "this build reads networks as NNEF only: `host package` hands the guest \
-                 {nnef_name}"
-            ),
-        })
-    }
-}
-
-/// The NNEF form of the bundle's network, for the guest: the bundle with `model.file`
-/// (checked against its sha256) replaced by `<file>.nnef.tar`. Called by the host at
-/// packaging.
+/// The bundle as the guest must receive it (the network in its NNEF form). Called by the
+/// host at packaging.
 #[cfg(feature = "onnx")]
 pub fn with_nnef(bundle: &Bundle) -> Result<Bundle, LoadError> {
     let manifest = FileTypeManifest::from_json(bundle.require(bundle::MANIFEST)?)?;
+    let (input, width) = network_shape(&manifest)?;
     let spec = &manifest.model;
-    let input = InputType::parse(&spec.input.datatype)
-        .ok_or_else(|| model_error("input.datatype must be int32 or float32"))?;
-    let onnx = bundle.verified(&spec.file, &spec.sha256)?;
-    let tar = crate::network::onnx_to_nnef(&spec.file, onnx, input, &spec.input.shape)?;
-    let mut out = Bundle::new();
-    for name in bundle.names().filter(|n| *n != spec.file) {
-        out.insert(name, bundle.get(name).expect("listed").to_vec());
-    }
-    out.insert(format!("{}{NNEF_SUFFIX}", spec.file), tar);
-    Ok(out)
+    Ok(network::bundle_with_nnef(
+        bundle,
+        &spec.file,
+        &spec.sha256,
+        &[input],
+        width,
+    )?)
+}
+
+/// The network's input and output width as the manifest declares them.
+fn network_shape(manifest: &FileTypeManifest) -> Result<(InputSpec, usize), LoadError> {
+    let spec = &manifest.model;
+    let datatype = InputType::parse(&spec.input.datatype)
+        .filter(|t| *t == InputType::I32)
+        .ok_or_else(|| model_error("input.datatype must be int32 (byte values)"))?;
+    let width = *spec.output.shape.last().unwrap_or(&0);
+    Ok((InputSpec::concrete(datatype, &spec.input.shape), width))
 }
 
 /// What magika can answer for bytes: the model's labels after the overwrite map, and

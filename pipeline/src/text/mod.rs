@@ -1,0 +1,275 @@
+//! Kind `text`: a sentence embedder as a function. `POST /predict` with
+//! `{"texts": ["...", ...]}` → `{"predictions": [{"embedding": [...], "tokens", "truncated"}]}`.
+//!
+//! Stages: `request::parse` (the body, with its limits) → `Tokenizer::encode` (the
+//! bundle's `tokenizer.json`, truncated at `max_tokens`) → `Network::run_sequences`
+//! (tract; one unpadded sequence per text) → `pool::mean_pool` (mean, L2-normalised).
+
+pub mod manifest;
+pub mod pool;
+pub mod request;
+pub mod tokenize;
+
+use serde::Serialize;
+use serde_json::json;
+
+use crate::api::{self, ApiError};
+use crate::bundle::{self, Bundle};
+use crate::events::Outcome;
+use crate::filetype::manifest::SideFile;
+use crate::network::{self, InputSpec, InputType, Network, NetworkError};
+use crate::service::{InstanceInfo, LoadError, Response, Route};
+
+use manifest::TextManifest;
+use tokenize::{Tokenizer, Tokens};
+
+/// The side file role of the tokenizer.
+pub const TOKENIZER_ROLE: &str = "tokenizer";
+
+/// A loaded text bundle, ready to serve.
+#[derive(Debug, Clone)]
+pub struct TextService {
+    manifest: TextManifest,
+    tokenizer: Tokenizer,
+    network: Network,
+    metadata: Vec<u8>,
+}
+
+/// One text's embedding.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Embedding {
+    pub values: Vec<f32>,
+    pub tokens: Tokens,
+}
+
+impl TextService {
+    /// Loads a bundle: manifest, tokenizer (sha256 checked), the network (ONNX natively
+    /// with the `onnx` feature, or the NNEF form the host writes at packaging) optimised
+    /// into a runnable plan for sequences of any length.
+    pub fn load(bundle: &Bundle) -> Result<Self, LoadError> {
+        let manifest = TextManifest::from_json(bundle.require(bundle::MANIFEST)?)?;
+        let SideFile { file, sha256, .. } = manifest.side_file(TOKENIZER_ROLE)?;
+        let tokenizer = Tokenizer::from_json(
+            bundle.verified(file, sha256)?,
+            manifest.text.max_tokens,
+        )
+        .map_err(|message| LoadError::File {
+            file: file.clone(),
+            message,
+        })?;
+        let spec = &manifest.model;
+        let network = network::load(
+            bundle,
+            &spec.file,
+            &spec.sha256,
+            &network_inputs(&manifest),
+            spec.output.width,
+        )?;
+        let metadata = serde_json::to_vec(&public_metadata(&manifest)).expect("plain JSON");
+        Ok(TextService {
+            manifest,
+            tokenizer,
+            network,
+            metadata,
+        })
+    }
+
+    pub fn manifest(&self) -> &TextManifest {
+        &self.manifest
+    }
+
+    pub fn tokenizer(&self) -> &Tokenizer {
+        &self.tokenizer
+    }
+
+    pub fn network(&self) -> &Network {
+        &self.network
+    }
+
+    /// The embedding of `text`.
+    pub fn embed(&self, text: &str) -> Result<Embedding, NetworkError> {
+        let tokens = self
+            .tokenizer
+            .encode(text)
+            .map_err(|e| NetworkError::Run(format!("tokenizing: {e}")))?;
+        let values = self.embed_tokens(&tokens)?;
+        Ok(Embedding { values, tokens })
+    }
+
+    /// The embedding of an already tokenised text.
+    pub fn embed_tokens(&self, tokens: &Tokens) -> Result<Vec<f32>, NetworkError> {
+        let ones = vec![1i64; tokens.ids.len()];
+        let inputs: Vec<&[i64]> = self
+            .manifest
+            .model
+            .inputs
+            .iter()
+            .map(|i| match i.name.as_str() {
+                "input_ids" => &tokens.ids[..],
+                "attention_mask" => &ones[..],
+                _ => &tokens.type_ids[..],
+            })
+            .collect();
+        let out = self.network.run_sequences(&inputs)?;
+        let width = self.manifest.model.output.width;
+        Ok(pool::mean_pool(
+            &out.values,
+            width,
+            self.manifest.text.normalize,
+        ))
+    }
+
+    /// `/predict` (POST, JSON), `/health`, `/metadata`, `/`; no V2 or OpenAPI routes yet.
+    pub fn route(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: Option<&str>,
+    ) -> Result<Route, ApiError> {
+        let path = path.split('?').next().unwrap_or("");
+        let (route, allow) = match path {
+            "/" => (Route::Index, "GET"),
+            "/predict" => (Route::Predict, "POST"),
+            "/health" => (Route::Health, "GET"),
+            "/metadata" => (Route::Metadata, "GET"),
+            _ => return Err(ApiError::not_found(path)),
+        };
+        if !method.eq_ignore_ascii_case(allow) {
+            return Err(ApiError::method_not_allowed(method, path, allow));
+        }
+        if route == Route::Predict && !api::is_json_content_type(content_type) {
+            return Err(ApiError::unsupported_media_type(content_type));
+        }
+        Ok(route)
+    }
+
+    pub fn respond_with_outcome(
+        &self,
+        route: Route,
+        body: &[u8],
+        instance: InstanceInfo,
+    ) -> (Response, Outcome) {
+        let m = &self.manifest;
+        let response = match route {
+            Route::Predict => return self.predict(body, instance),
+            Route::Health => json_response(&json!({
+                "status": "ok",
+                "model": {"name": m.name, "version": m.version},
+                "model_loaded": if instance.preinitialized { "snapshot" } else { "instance start" },
+            })),
+            Route::Metadata => Response::json(200, self.metadata.clone()),
+            Route::Index => json_response(&json!({
+                "model": {"name": m.name, "version": m.version},
+                "routes": ["POST /predict", "GET /health", "GET /metadata"],
+            })),
+            Route::OpenApi | Route::V2(_) => ApiError::not_found("").into(),
+        };
+        (response, Outcome::default())
+    }
+
+    fn predict(&self, body: &[u8], instance: InstanceInfo) -> (Response, Outcome) {
+        let refuse = |e: ApiError| {
+            let outcome = Outcome {
+                error: Some(e.clone()),
+                ..Outcome::default()
+            };
+            (e.into(), outcome)
+        };
+        if body.len() > instance.max_body_bytes {
+            return refuse(ApiError::payload_too_large(instance.max_body_bytes));
+        }
+        let texts = match request::parse(body) {
+            Ok(t) => t,
+            Err(e) => return refuse(e),
+        };
+        let mut predictions = Vec::with_capacity(texts.len());
+        for text in &texts {
+            match self.embed(text) {
+                Ok(e) => predictions.push(e),
+                Err(e) => return refuse(ApiError::internal(e.to_string())),
+            }
+        }
+        #[derive(Serialize)]
+        struct Body<'a> {
+            model: ModelRef<'a>,
+            predictions: Vec<Out<'a>>,
+        }
+        #[derive(Serialize)]
+        struct ModelRef<'a> {
+            name: &'a str,
+            version: &'a str,
+        }
+        #[derive(Serialize)]
+        struct Out<'a> {
+            embedding: &'a [f32],
+            tokens: usize,
+            truncated: bool,
+        }
+        let body = serde_json::to_vec(&Body {
+            model: ModelRef {
+                name: &self.manifest.name,
+                version: &self.manifest.version,
+            },
+            predictions: predictions
+                .iter()
+                .map(|e| Out {
+                    embedding: &e.values,
+                    tokens: e.tokens.ids.len(),
+                    truncated: e.tokens.truncated,
+                })
+                .collect(),
+        })
+        .expect("plain JSON");
+        (Response::json(200, body), Outcome::default())
+    }
+
+    pub fn metadata_json(&self) -> &[u8] {
+        &self.metadata
+    }
+}
+
+/// Every input is one sequence `[1, S]` of int64.
+fn network_inputs(m: &TextManifest) -> Vec<InputSpec> {
+    m.model
+        .inputs
+        .iter()
+        .map(|_| InputSpec::sequence(InputType::I64))
+        .collect()
+}
+
+/// The bundle as the guest must receive it (the network in its NNEF form). Called by the
+/// host at packaging.
+#[cfg(feature = "onnx")]
+pub fn with_nnef(bundle: &Bundle) -> Result<Bundle, LoadError> {
+    let m = TextManifest::from_json(bundle.require(bundle::MANIFEST)?)?;
+    Ok(network::bundle_with_nnef(
+        bundle,
+        &m.model.file,
+        &m.model.sha256,
+        &network_inputs(&m),
+        m.model.output.width,
+    )?)
+}
+
+fn json_response(v: &serde_json::Value) -> Response {
+    Response::json(200, serde_json::to_vec(v).expect("plain JSON"))
+}
+
+fn public_metadata(m: &TextManifest) -> serde_json::Value {
+    json!({
+        "name": m.name,
+        "version": m.version,
+        "kind": m.kind,
+        "task": m.task,
+        "created": m.created,
+        "description": m.description,
+        "source": m.source,
+        "training": m.training,
+        "model": {"format": m.model.format, "sha256": m.model.sha256, "inputs": m.model.inputs,
+                  "output": m.model.output, "runtime": "tract"},
+        "files": m.files,
+        "text": m.text,
+        "limits": {"max_body_bytes": api::MAX_BODY_BYTES, "max_texts": request::MAX_TEXTS,
+                   "max_text_bytes": request::MAX_TEXT_BYTES},
+    })
+}

@@ -1,0 +1,125 @@
+//! Text bundles (kind `text`, discovered under `models/`): the packaged component over
+//! HTTP — on our host, under `wasmtime serve` and under `spin up` — against the bundle's
+//! reference (the Python `tokenizers` package's ids and onnxruntime's pooled embedding,
+//! models/<name>/make.py), every sample: token counts equal, cosine ≥ `MIN_COSINE`. Plus
+//! the API's refusals. The native pipeline is checked on the same samples in
+//! pipeline/tests/text.rs.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::process::Command;
+
+use common::served::{free_addr, serve, shared_tool as tool};
+use common::{post_json, request, server, text_bundles};
+use host::verify_text::{Answer, MIN_COSINE, TextReference};
+use serde_json::json;
+
+fn reference(bundle: &str) -> TextReference {
+    let path = common::bundle_dir(bundle).join("reference.json");
+    TextReference::from_json(&std::fs::read(&path).unwrap()).unwrap()
+}
+
+/// Every reference sample, posted in requests of up to 16 texts; returns the smallest
+/// cosine.
+async fn check_every_sample(addr: SocketAddr, bundle: &str, what: &str) -> f64 {
+    let reference = reference(bundle);
+    assert!(reference.samples.len() >= 100, "{bundle}: too few samples");
+    let mut smallest = 1.0f64;
+    for chunk in reference.samples.chunks(16) {
+        let texts: Vec<&str> = chunk.iter().map(|s| s.text.as_str()).collect();
+        let reply = post_json(addr, "/predict", &json!({ "texts": texts })).await;
+        assert_eq!(
+            reply.status,
+            200,
+            "{what} {bundle}: {}",
+            String::from_utf8_lossy(&reply.body)
+        );
+        let answers = Answer::all_from_body(&reply.body).unwrap();
+        assert_eq!(answers.len(), chunk.len(), "{what} {bundle}");
+        for (sample, answer) in chunk.iter().zip(&answers) {
+            let d = sample
+                .check(answer)
+                .unwrap_or_else(|e| panic!("{what} {bundle}: {}: {e}", sample.origin));
+            smallest = smallest.min(1.0 - d);
+        }
+    }
+    assert!(smallest >= MIN_COSINE);
+    smallest
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_packaged_component_embeds_every_reference_text_like_onnxruntime() {
+    for bundle in text_bundles() {
+        let srv = server(&bundle).await;
+        let c = check_every_sample(srv.addr, &bundle, "host").await;
+        eprintln!("{bundle}: every sample within tolerance on our host; smallest cosine {c}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_packaged_component_answers_alike_under_spin_and_wasmtime_serve() {
+    let (Some(spin), Some(wasmtime)) = (tool("spin"), tool("wasmtime")) else {
+        return;
+    };
+    for bundle in text_bundles() {
+        let wasm = common::packaged_wasm(&bundle).await;
+        let addr = free_addr();
+        let mut cmd = Command::new(&wasmtime);
+        cmd.args(["serve", "-Scli", "--addr", &addr.to_string()])
+            .arg(&wasm);
+        let served = serve(cmd, addr, "wasmtime serve").await;
+        check_every_sample(addr, &bundle, "wasmtime serve").await;
+        drop(served);
+
+        let addr = free_addr();
+        let mut cmd = Command::new(&spin);
+        cmd.args(["up", "--listen", &addr.to_string(), "-f"])
+            .arg(&wasm)
+            .current_dir(std::env::temp_dir());
+        let served = serve(cmd, addr, "spin up").await;
+        check_every_sample(addr, &bundle, "spin up").await;
+        drop(served);
+        let _ = std::fs::remove_file(wasm);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn refusals_are_fast_4xx_that_name_the_problem() {
+    use pipeline::text::request::{MAX_TEXT_BYTES, MAX_TEXTS};
+    let json_ct = [("content-type", "application/json")];
+    for bundle in text_bundles() {
+        let srv = server(&bundle).await;
+        let a = srv.addr;
+        let r = request(a, "POST", "/predict", &json_ct, "{\"texts\": [").await;
+        assert_eq!((r.status, r.error_code()), (400, "malformed_json".into()));
+        let r = request(a, "POST", "/predict", &[("content-type", "text/plain")], "hi").await;
+        assert_eq!(r.status, 415);
+        let too_many = vec!["a"; MAX_TEXTS + 1];
+        let r = post_json(a, "/predict", &json!({ "texts": too_many })).await;
+        assert_eq!(r.status, 422);
+        assert_eq!(r.json()["error"]["details"][0]["field"], "texts");
+        let long = "word ".repeat(MAX_TEXT_BYTES / 5 + 1);
+        let r = post_json(a, "/predict", &json!({ "texts": ["ok", long] })).await;
+        assert_eq!(r.status, 422);
+        assert_eq!(r.json()["error"]["details"][0]["field"], "texts[1]");
+        let r = post_json(a, "/predict", &json!({ "texts": [1, null] })).await;
+        assert_eq!(r.status, 422);
+        assert_eq!(r.json()["error"]["details"].as_array().unwrap().len(), 2);
+        // The largest accepted request: every text at its limit, all truncated.
+        let at_limit = vec!["x ".repeat(MAX_TEXT_BYTES / 2); MAX_TEXTS];
+        let r = post_json(a, "/predict", &json!({ "texts": at_limit })).await;
+        assert_eq!(r.status, 200);
+        let p = r.json()["predictions"].as_array().unwrap().clone();
+        assert!(p.iter().all(|p| p["truncated"] == true && p["tokens"] == 256));
+        let big = vec![b' '; pipeline::MAX_BODY_BYTES + 1];
+        let r = request(a, "POST", "/predict", &json_ct, big).await;
+        assert_eq!(r.status, 413);
+        assert_eq!(request(a, "GET", "/predict", &[], "").await.status, 405);
+        let meta = request(a, "GET", "/metadata", &[], "").await.json();
+        assert_eq!(meta["kind"], "text");
+        assert_eq!(meta["limits"]["max_texts"], MAX_TEXTS);
+        let health = request(a, "GET", "/health", &[], "").await.json();
+        assert_eq!(health["model_loaded"], "snapshot");
+    }
+}
