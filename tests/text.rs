@@ -12,7 +12,8 @@ use std::process::Command;
 
 use common::served::{free_addr, serve, shared_tool as tool};
 use common::{post_json, request, server, text_bundles};
-use host::verify_text::{Answer, MIN_COSINE, TextReference};
+use host::verify_text::{Answer, MIN_COSINE, Sample, TextReference};
+use pipeline::text::request::MAX_REQUEST_TOKENS;
 use serde_json::json;
 
 fn reference(bundle: &str) -> TextReference {
@@ -20,13 +21,31 @@ fn reference(bundle: &str) -> TextReference {
     TextReference::from_json(&std::fs::read(&path).unwrap()).unwrap()
 }
 
-/// Every reference sample, posted in requests of up to 16 texts; returns the smallest
-/// cosine.
+/// The tests of this file one at a time: each request may take a second of both cores,
+/// and the host's deadline is 2 s.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The samples in requests of at most 16 texts and `MAX_REQUEST_TOKENS` tokens.
+fn requests(samples: &[Sample]) -> Vec<&[Sample]> {
+    let (mut out, mut start, mut tokens) = (Vec::new(), 0, 0);
+    for (i, s) in samples.iter().enumerate() {
+        if i - start == 16 || tokens + s.input_ids.len() > MAX_REQUEST_TOKENS {
+            out.push(&samples[start..i]);
+            (start, tokens) = (i, 0);
+        }
+        tokens += s.input_ids.len();
+    }
+    out.push(&samples[start..]);
+    out
+}
+
+/// Every reference sample, posted in as few requests as the limits allow; returns the
+/// smallest cosine.
 async fn check_every_sample(addr: SocketAddr, bundle: &str, what: &str) -> f64 {
     let reference = reference(bundle);
     assert!(reference.samples.len() >= 100, "{bundle}: too few samples");
     let mut smallest = 1.0f64;
-    for chunk in reference.samples.chunks(16) {
+    for chunk in requests(&reference.samples) {
         let texts: Vec<&str> = chunk.iter().map(|s| s.text.as_str()).collect();
         let reply = post_json(addr, "/predict", &json!({ "texts": texts })).await;
         assert_eq!(
@@ -50,6 +69,7 @@ async fn check_every_sample(addr: SocketAddr, bundle: &str, what: &str) -> f64 {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_packaged_component_embeds_every_reference_text_like_onnxruntime() {
+    let _serial = ONE_AT_A_TIME.lock().await;
     for bundle in text_bundles() {
         let srv = server(&bundle).await;
         let c = check_every_sample(srv.addr, &bundle, "host").await;
@@ -59,6 +79,7 @@ async fn the_packaged_component_embeds_every_reference_text_like_onnxruntime() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_packaged_component_answers_alike_under_spin_and_wasmtime_serve() {
+    let _serial = ONE_AT_A_TIME.lock().await;
     let (Some(spin), Some(wasmtime)) = (tool("spin"), tool("wasmtime")) else {
         return;
     };
@@ -86,6 +107,7 @@ async fn the_packaged_component_answers_alike_under_spin_and_wasmtime_serve() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn refusals_are_fast_4xx_that_name_the_problem() {
+    let _serial = ONE_AT_A_TIME.lock().await;
     use pipeline::text::request::{MAX_TEXT_BYTES, MAX_TEXTS};
     let json_ct = [("content-type", "application/json")];
     for bundle in text_bundles() {
@@ -93,7 +115,14 @@ async fn refusals_are_fast_4xx_that_name_the_problem() {
         let a = srv.addr;
         let r = request(a, "POST", "/predict", &json_ct, "{\"texts\": [").await;
         assert_eq!((r.status, r.error_code()), (400, "malformed_json".into()));
-        let r = request(a, "POST", "/predict", &[("content-type", "text/plain")], "hi").await;
+        let r = request(
+            a,
+            "POST",
+            "/predict",
+            &[("content-type", "text/plain")],
+            "hi",
+        )
+        .await;
         assert_eq!(r.status, 415);
         let too_many = vec!["a"; MAX_TEXTS + 1];
         let r = post_json(a, "/predict", &json!({ "texts": too_many })).await;
@@ -106,12 +135,27 @@ async fn refusals_are_fast_4xx_that_name_the_problem() {
         let r = post_json(a, "/predict", &json!({ "texts": [1, null] })).await;
         assert_eq!(r.status, 422);
         assert_eq!(r.json()["error"]["details"].as_array().unwrap().len(), 2);
-        // The largest accepted request: every text at its limit, all truncated.
-        let at_limit = vec!["x ".repeat(MAX_TEXT_BYTES / 2); MAX_TEXTS];
-        let r = post_json(a, "/predict", &json!({ "texts": at_limit })).await;
-        assert_eq!(r.status, 200);
+        // The costliest accepted request: texts at the byte limit, truncated, as many as
+        // the token budget takes; one more is refused after tokenising, before the network.
+        let long = "x ".repeat(MAX_TEXT_BYTES / 2);
+        let fit = MAX_REQUEST_TOKENS / 256;
+        let start = std::time::Instant::now();
+        let r = post_json(a, "/predict", &json!({ "texts": vec![&long; fit] })).await;
+        let took = start.elapsed();
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
         let p = r.json()["predictions"].as_array().unwrap().clone();
-        assert!(p.iter().all(|p| p["truncated"] == true && p["tokens"] == 256));
+        assert!(
+            p.iter()
+                .all(|p| p["truncated"] == true && p["tokens"] == 256)
+        );
+        eprintln!("{bundle}: {fit} texts of 256 tokens answered in {took:?}");
+        let r = post_json(a, "/predict", &json!({ "texts": vec![&long; fit + 1] })).await;
+        assert_eq!(r.status, 422);
+        let problem = r.json()["error"]["details"][0]["problem"].clone();
+        assert!(
+            problem.as_str().unwrap().contains("tokens in all"),
+            "{problem}"
+        );
         let big = vec![b' '; pipeline::MAX_BODY_BYTES + 1];
         let r = request(a, "POST", "/predict", &json_ct, big).await;
         assert_eq!(r.status, 413);

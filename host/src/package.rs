@@ -110,6 +110,11 @@ pub async fn package(guest: &[u8], bundle: &Bundle) -> Result<(Vec<u8>, BundleIn
         &engine,
         InstanceState::new(usize::MAX, Some(stderr.clone()), &[]),
     );
+    // The bundle goes in and the snapshot of memory comes out as lists copied across the
+    // component boundary, which wasmtime caps at 128 MiB per call by default; a text
+    // model's weights alone are 90 MB. This store runs our own guest on the user's own
+    // bundle, once.
+    store.set_hostcall_fuel(usize::MAX);
     // Keep the init export: wasmtime-wizer 48 drops the core export but leaves the
     // component-level lift of it, which makes an invalid component. Calling it again in
     // the snapshot is harmless.

@@ -91,13 +91,21 @@ impl ApiError {
     }
 
     pub fn unsupported_media_type(got: Option<&str>) -> Self {
+        Self::unsupported_media_type_of(got, "application/json")
+    }
+
+    /// A 415 naming the Content-Types the route accepts.
+    pub fn unsupported_media_type_of(got: Option<&str>, accepted: &str) -> Self {
         let got = got.map_or("no Content-Type".to_string(), |c| {
-            format!("Content-Type {c:?}")
+            format!(
+                "Content-Type {:?}",
+                crate::schema::truncated(c.to_string(), 128)
+            )
         });
         Self::new(
             415,
             "unsupported_media_type",
-            format!("expected Content-Type application/json, got {got}"),
+            format!("expected Content-Type {accepted}, got {got}"),
         )
     }
 

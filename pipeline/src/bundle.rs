@@ -189,10 +189,16 @@ mod tests {
         ));
         // A missing file is an I/O error, or, where the bundle builds it, the script to run.
         std::fs::write(dir.join(MANIFEST), br#"{"model": {"file": "big.onnx"}}"#).unwrap();
-        assert!(matches!(Bundle::read_dir(&dir), Err(BundleError::Io { .. })));
+        assert!(matches!(
+            Bundle::read_dir(&dir),
+            Err(BundleError::Io { .. })
+        ));
         std::fs::write(dir.join(FETCH_SCRIPT), b"#!/bin/sh\n").unwrap();
         let e = Bundle::read_dir(&dir).unwrap_err().to_string();
-        assert!(e.ends_with("fetch.sh (it builds the file from its package)"), "{e}");
+        assert!(
+            e.ends_with("fetch.sh (it builds the file from its package)"),
+            "{e}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

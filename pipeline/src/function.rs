@@ -13,6 +13,8 @@ use crate::service::{self, InstanceInfo, LoadError, Response, Route, Service};
 use crate::text::TextService;
 use crate::text::manifest::KIND as TEXT;
 
+// One per process, in a static: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Function {
     /// `kind: "tabular"`: schema, column programs, our estimators.

@@ -13,6 +13,7 @@ pub mod estimator;
 pub mod events;
 pub mod filetype;
 pub mod function;
+pub mod image;
 pub mod manifest;
 pub mod network;
 pub mod openapi;
@@ -21,8 +22,8 @@ mod predict_body;
 pub mod preprocess;
 pub mod reference;
 pub mod schema;
-pub mod text;
 pub mod service;
+pub mod text;
 pub mod v2;
 
 #[cfg(test)]

@@ -167,9 +167,7 @@ impl Network {
     ) -> Result<Self, NetworkError> {
         let concrete =
             concretize(model, inputs, output_width).map_err(stage(file, "concretize"))?;
-        let optimized = concrete
-            .into_optimized()
-            .map_err(stage(file, "optimize"))?;
+        let optimized = concrete.into_optimized().map_err(stage(file, "optimize"))?;
         let plan = optimized.into_runnable().map_err(stage(file, "plan"))?;
         let network = Network {
             plan,
@@ -178,13 +176,11 @@ impl Network {
         };
         // One run now (sequences of 2): a plan that cannot run, or answers the wrong
         // width, is refused at load rather than on a request.
-        network
-            .run_zeros(2)
-            .map_err(|e| NetworkError::Load {
-                file: file.into(),
-                stage: "first run",
-                message: e.to_string(),
-            })?;
+        network.run_zeros(2).map_err(|e| NetworkError::Load {
+            file: file.into(),
+            stage: "first run",
+            message: e.to_string(),
+        })?;
         Ok(network)
     }
 
@@ -368,8 +364,7 @@ pub fn onnx_to_nnef(
     output_width: usize,
 ) -> Result<Vec<u8>, NetworkError> {
     let typed = onnx_typed(file, onnx, inputs)?;
-    let decluttered =
-        concretize(typed, inputs, output_width).map_err(stage(file, "concretize"))?;
+    let decluttered = concretize(typed, inputs, output_width).map_err(stage(file, "concretize"))?;
     nnef()
         .write_to_tar_with_config(&decluttered, Vec::new(), false, true)
         .map_err(stage(file, "write NNEF"))

@@ -72,7 +72,10 @@ fn text_reference_samples_natively_ids_equal_and_cosine_at_least_0_9999() {
             assert!(c >= 0.9999, "{origin}: cosine {c}");
             worst = worst.min(c);
         }
-        assert!(truncated >= 5, "only {truncated} samples exercise truncation");
+        assert!(
+            truncated >= 5,
+            "only {truncated} samples exercise truncation"
+        );
         eprintln!(
             "{}: {} samples, {truncated} truncated, smallest cosine {worst}",
             dir.display(),

@@ -323,7 +323,12 @@ pub fn text_bundles() -> Vec<String> {
             let out = std::process::Command::new(&fetch)
                 .output()
                 .unwrap_or_else(|e| panic!("{}: {e}", fetch.display()));
-            assert!(out.status.success(), "{}: {}", fetch.display(), output_text(&out));
+            assert!(
+                out.status.success(),
+                "{}: {}",
+                fetch.display(),
+                output_text(&out)
+            );
         }
     }
     dirs.iter()

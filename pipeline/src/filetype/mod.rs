@@ -252,13 +252,7 @@ pub fn with_nnef(bundle: &Bundle) -> Result<Bundle, LoadError> {
     let manifest = FileTypeManifest::from_json(bundle.require(bundle::MANIFEST)?)?;
     let (input, width) = network_shape(&manifest)?;
     let spec = &manifest.model;
-    Ok(network::bundle_with_nnef(
-        bundle,
-        &spec.file,
-        &spec.sha256,
-        &[input],
-        width,
-    )?)
+    network::bundle_with_nnef(bundle, &spec.file, &spec.sha256, &[input], width)
 }
 
 /// The network's input and output width as the manifest declares them.

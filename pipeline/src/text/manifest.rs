@@ -89,8 +89,7 @@ impl TextManifest {
             ));
         }
         for input in &m.model.inputs {
-            if !["input_ids", "attention_mask", "token_type_ids"].contains(&input.name.as_str())
-            {
+            if !["input_ids", "attention_mask", "token_type_ids"].contains(&input.name.as_str()) {
                 return bad(format!(
                     "inputs: {:?} is not one of input_ids, attention_mask, token_type_ids",
                     input.name
@@ -107,10 +106,16 @@ impl TextManifest {
             return bad("output: float32 token embeddings of a width > 0".into());
         }
         if m.text.pooling != "mean" {
-            return bad(format!("text.pooling {:?}: this build pools mean", m.text.pooling));
+            return bad(format!(
+                "text.pooling {:?}: this build pools mean",
+                m.text.pooling
+            ));
         }
         if !(2..=4096).contains(&m.text.max_tokens) {
-            return bad(format!("text.max_tokens {} is not in 2..=4096", m.text.max_tokens));
+            return bad(format!(
+                "text.max_tokens {} is not in 2..=4096",
+                m.text.max_tokens
+            ));
         }
         Ok(m)
     }

@@ -49,14 +49,12 @@ impl TextService {
     pub fn load(bundle: &Bundle) -> Result<Self, LoadError> {
         let manifest = TextManifest::from_json(bundle.require(bundle::MANIFEST)?)?;
         let SideFile { file, sha256, .. } = manifest.side_file(TOKENIZER_ROLE)?;
-        let tokenizer = Tokenizer::from_json(
-            bundle.verified(file, sha256)?,
-            manifest.text.max_tokens,
-        )
-        .map_err(|message| LoadError::File {
-            file: file.clone(),
-            message,
-        })?;
+        let tokenizer =
+            Tokenizer::from_json(bundle.verified(file, sha256)?, manifest.text.max_tokens)
+                .map_err(|message| LoadError::File {
+                    file: file.clone(),
+                    message,
+                })?;
         let spec = &manifest.model;
         let network = network::load(
             bundle,
@@ -182,10 +180,20 @@ impl TextService {
             Ok(t) => t,
             Err(e) => return refuse(e),
         };
-        let mut predictions = Vec::with_capacity(texts.len());
+        let mut tokenized = Vec::with_capacity(texts.len());
         for text in &texts {
-            match self.embed(text) {
-                Ok(e) => predictions.push(e),
+            match self.tokenizer.encode(text) {
+                Ok(t) => tokenized.push(t),
+                Err(e) => return refuse(ApiError::internal(format!("tokenizing: {e}"))),
+            }
+        }
+        if let Err(e) = request::check_tokens(tokenized.iter().map(|t| t.ids.len())) {
+            return refuse(e);
+        }
+        let mut predictions = Vec::with_capacity(texts.len());
+        for tokens in tokenized {
+            match self.embed_tokens(&tokens) {
+                Ok(values) => predictions.push(Embedding { values, tokens }),
                 Err(e) => return refuse(ApiError::internal(e.to_string())),
             }
         }
@@ -242,13 +250,13 @@ fn network_inputs(m: &TextManifest) -> Vec<InputSpec> {
 #[cfg(feature = "onnx")]
 pub fn with_nnef(bundle: &Bundle) -> Result<Bundle, LoadError> {
     let m = TextManifest::from_json(bundle.require(bundle::MANIFEST)?)?;
-    Ok(network::bundle_with_nnef(
+    network::bundle_with_nnef(
         bundle,
         &m.model.file,
         &m.model.sha256,
         &network_inputs(&m),
         m.model.output.width,
-    )?)
+    )
 }
 
 fn json_response(v: &serde_json::Value) -> Response {
@@ -270,6 +278,7 @@ fn public_metadata(m: &TextManifest) -> serde_json::Value {
         "files": m.files,
         "text": m.text,
         "limits": {"max_body_bytes": api::MAX_BODY_BYTES, "max_texts": request::MAX_TEXTS,
-                   "max_text_bytes": request::MAX_TEXT_BYTES},
+                   "max_text_bytes": request::MAX_TEXT_BYTES,
+                   "max_request_tokens": request::MAX_REQUEST_TOKENS},
     })
 }

@@ -5,7 +5,7 @@
 
 /// `tokens` is `[n, width]` row-major; `n == 0` gives zeros.
 pub fn mean_pool(tokens: &[f32], width: usize, normalize: bool) -> Vec<f32> {
-    let n = if width == 0 { 0 } else { tokens.len() / width };
+    let n = tokens.len().checked_div(width).unwrap_or(0);
     let mut sum = vec![0f64; width];
     for row in tokens.chunks_exact(width.max(1)).take(n) {
         for (s, v) in sum.iter_mut().zip(row) {

@@ -35,9 +35,7 @@ impl Tokenizer {
             }))
             .map_err(|e| e.to_string())?;
         inner.with_padding(None);
-        let unknown_id = ["[UNK]", "<unk>"]
-            .iter()
-            .find_map(|t| inner.token_to_id(t));
+        let unknown_id = ["[UNK]", "<unk>"].iter().find_map(|t| inner.token_to_id(t));
         Ok(Tokenizer {
             inner,
             unknown_id,
