@@ -81,6 +81,14 @@ export function wasiImports({ environment = {}, stderrLines = [] } = {}) {
     "wasi:io/error": error,
     "wasi:io/poll": poll,
     "wasi:io/streams": streams,
+    // std's filesystem support (linked in by the tokenizer's `from_file`, never called):
+    // no directories are open, as under our own host.
+    "wasi:filesystem/preopens": { getDirectories: () => [] },
+    "wasi:filesystem/types": {
+      Descriptor: class Descriptor {},
+      DirectoryEntryStream: class DirectoryEntryStream {},
+      filesystemErrorCode: () => undefined,
+    },
     "wasi:random/insecure-seed": insecureSeed,
     "wasi:random/random": random,
   };
