@@ -7,9 +7,8 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::process::Command;
 
-use common::served::{free_addr, serve, shared_tool as tool};
+use common::served::{OTHER_RUNTIMES, serve_component};
 use common::{bundles, post_json, reference, request};
 use serde_json::json;
 
@@ -42,30 +41,14 @@ async fn check_every_row(addr: SocketAddr, bundle: &str, what: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn packaged_components_answer_alike_under_spin_and_wasmtime_serve() {
-    let (Some(spin), Some(wasmtime)) = (tool("spin"), tool("wasmtime")) else {
-        return;
-    };
     for bundle in bundles() {
         let wasm = common::packaged_wasm(&bundle).await;
-
-        let addr = free_addr();
-        let mut cmd = Command::new(&wasmtime);
-        cmd.args(["serve", "-Scli", "--addr", &addr.to_string()])
-            .arg(&wasm);
-        let served = serve(cmd, addr, "wasmtime serve").await;
-        check_every_row(addr, &bundle, "wasmtime serve").await;
-        drop(served);
-
-        let addr = free_addr();
-        let mut cmd = Command::new(&spin);
-        cmd.args(["up", "--listen", &addr.to_string(), "-f"])
-            .arg(&wasm)
-            // Spin keeps its state (logs, key-value files) beside the app; not in the repo.
-            .current_dir(std::env::temp_dir());
-        let served = serve(cmd, addr, "spin up").await;
-        check_every_row(addr, &bundle, "spin up").await;
-        drop(served);
-
+        for runtime in OTHER_RUNTIMES {
+            let Some((_served, addr)) = serve_component(runtime, &wasm).await else {
+                return;
+            };
+            check_every_row(addr, &bundle, runtime).await;
+        }
         let _ = std::fs::remove_file(wasm);
         eprintln!("{bundle}: every reference row alike under wasmtime serve and spin up");
     }

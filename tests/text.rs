@@ -8,9 +8,8 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::process::Command;
 
-use common::served::{free_addr, serve, shared_tool as tool};
+use common::served::{OTHER_RUNTIMES, serve_component};
 use common::{post_json, request, server, text_bundles};
 use host::verify_text::{Answer, MIN_COSINE, Sample, TextReference};
 use pipeline::text::request::MAX_REQUEST_TOKENS;
@@ -80,27 +79,14 @@ async fn the_packaged_component_embeds_every_reference_text_like_onnxruntime() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_packaged_component_answers_alike_under_spin_and_wasmtime_serve() {
     let _serial = ONE_AT_A_TIME.lock().await;
-    let (Some(spin), Some(wasmtime)) = (tool("spin"), tool("wasmtime")) else {
-        return;
-    };
     for bundle in text_bundles() {
         let wasm = common::packaged_wasm(&bundle).await;
-        let addr = free_addr();
-        let mut cmd = Command::new(&wasmtime);
-        cmd.args(["serve", "-Scli", "--addr", &addr.to_string()])
-            .arg(&wasm);
-        let served = serve(cmd, addr, "wasmtime serve").await;
-        check_every_sample(addr, &bundle, "wasmtime serve").await;
-        drop(served);
-
-        let addr = free_addr();
-        let mut cmd = Command::new(&spin);
-        cmd.args(["up", "--listen", &addr.to_string(), "-f"])
-            .arg(&wasm)
-            .current_dir(std::env::temp_dir());
-        let served = serve(cmd, addr, "spin up").await;
-        check_every_sample(addr, &bundle, "spin up").await;
-        drop(served);
+        for runtime in OTHER_RUNTIMES {
+            let Some((_served, addr)) = serve_component(runtime, &wasm).await else {
+                return;
+            };
+            check_every_sample(addr, &bundle, runtime).await;
+        }
         let _ = std::fs::remove_file(wasm);
     }
 }

@@ -724,29 +724,15 @@ async fn bodies_up_to_the_limit_are_answered_fast() {
 /// data both ways, and the guest's own 413 in the V2 envelope (no host limit in front).
 #[tokio::test(flavor = "multi_thread")]
 async fn spin_and_wasmtime_serve_speak_v2() {
-    use common::served::{free_addr, serve, shared_tool};
-    let (Some(spin), Some(wasmtime)) = (shared_tool("spin"), shared_tool("wasmtime")) else {
-        return;
-    };
+    use common::served::{OTHER_RUNTIMES, serve_component};
     let bundle = "penguins";
     let m = manifest(bundle);
     let reference = reference(bundle);
     let wasm = common::packaged_wasm(bundle).await;
-    for what in ["wasmtime serve", "spin up"] {
-        let addr = free_addr();
-        let cmd = if what == "spin up" {
-            let mut c = std::process::Command::new(&spin);
-            c.args(["up", "--listen", &addr.to_string(), "-f"])
-                .arg(&wasm)
-                .current_dir(std::env::temp_dir());
-            c
-        } else {
-            let mut c = std::process::Command::new(&wasmtime);
-            c.args(["serve", "-Scli", "--addr", &addr.to_string()])
-                .arg(&wasm);
-            c
+    for what in OTHER_RUNTIMES {
+        let Some((_served, addr)) = serve_component(what, &wasm).await else {
+            return;
         };
-        let _served = serve(cmd, addr, what).await;
         assert_eq!(
             request(addr, "GET", "/v2/health/ready", &[], "")
                 .await

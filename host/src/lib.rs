@@ -21,6 +21,7 @@ pub mod typed;
 pub mod validate;
 pub mod verify;
 pub mod verify_file_type;
+pub mod verify_image;
 pub mod verify_text;
 
 pub use engine::PoolLimits;

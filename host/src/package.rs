@@ -24,6 +24,7 @@ use crate::runtime::Runtime;
 use crate::state::InstanceState;
 use crate::verify::{Verdict, verify};
 use crate::verify_file_type::{self, FileTypeReference};
+use crate::verify_image::{self, ImageReference};
 use crate::verify_text::{self, TextReference};
 
 /// Name of the custom section that identifies a packaged component's bundle.
@@ -182,7 +183,7 @@ pub async fn package_dir(guest: &[u8], dir: &Path, limits: PoolLimits) -> Result
             reference_path.display()
         )
     })?;
-    let oracle = Oracle::from_json(&bundle, &reference_bytes)
+    let oracle = Oracle::read(&bundle, dir, &reference_bytes)
         .with_context(|| format!("{} is not a reference fixture", reference_path.display()))?;
 
     let mut key = cache::Key::new("packaged+verified");
@@ -192,6 +193,11 @@ pub async fn package_dir(guest: &[u8], dir: &Path, limits: PoolLimits) -> Result
         key.add(bundle.get(name).expect("listed"));
     }
     key.add(&reference_bytes);
+    if let Oracle::Image(r) = &oracle {
+        for s in &r.samples {
+            key.add(&s.bytes);
+        }
+    }
     let cache = cache::Cache::open();
     if let Some(path) = cache.as_ref().and_then(|c| c.get(&key, "wasm"))
         && let Ok(wasm) = std::fs::read(&path)
@@ -211,6 +217,7 @@ pub async fn package_dir(guest: &[u8], dir: &Path, limits: PoolLimits) -> Result
         Oracle::Tabular(r) => verify(&runtime, r).await?,
         Oracle::FileType(r) => verify_file_type::verify(&runtime, r).await?,
         Oracle::Text(r) => verify_text::verify(&runtime, r).await?,
+        Oracle::Image(r) => verify_image::verify(&runtime, r).await?,
     };
     if !verdict.passed() {
         bail!(
@@ -233,10 +240,13 @@ enum Oracle {
     Tabular(Reference),
     FileType(FileTypeReference),
     Text(TextReference),
+    Image(ImageReference),
 }
 
 impl Oracle {
-    fn from_json(bundle: &Bundle, bytes: &[u8]) -> Result<Self> {
+    /// `bytes` is the bundle's reference.json; an image reference names image files in
+    /// `dir`, read here.
+    fn read(bundle: &Bundle, dir: &Path, bytes: &[u8]) -> Result<Self> {
         let manifest = bundle
             .get(pipeline::bundle::MANIFEST)
             .context("the bundle has no manifest.json")?;
@@ -246,6 +256,7 @@ impl Oracle {
                 Oracle::FileType(FileTypeReference::from_json(bytes)?)
             }
             pipeline::text::manifest::KIND => Oracle::Text(TextReference::from_json(bytes)?),
+            pipeline::image::manifest::KIND => Oracle::Image(ImageReference::read(dir, bytes)?),
             _ => Oracle::Tabular(Reference::from_json(bytes)?),
         })
     }

@@ -28,8 +28,65 @@ pub struct Difference {
 }
 
 impl Verdict {
+    pub fn new() -> Self {
+        Verdict {
+            rows: 0,
+            worst: None,
+            failures: 0,
+        }
+    }
+
     pub fn passed(&self) -> bool {
         self.failures == 0 && self.rows > 0
+    }
+
+    /// Counts one checked row: its difference (in the tolerance's unit) and what it was,
+    /// or why it failed (`size`: how far off, infinite when it cannot be measured).
+    pub fn record(
+        &mut self,
+        row: usize,
+        origin: &str,
+        outcome: Result<(f64, String), (f64, String)>,
+    ) {
+        self.rows += 1;
+        let (size, description) = match outcome {
+            Ok(d) => d,
+            Err(d) => {
+                self.failures += 1;
+                d
+            }
+        };
+        if self.worst.as_ref().is_none_or(|w| size > w.size) {
+            self.worst = Some(Difference {
+                row,
+                origin: origin.to_string(),
+                size,
+                description,
+            });
+        }
+    }
+
+    /// `record` of a check that gives the difference, or a message when the row fails.
+    pub fn record_check(
+        &mut self,
+        row: usize,
+        origin: &str,
+        check: std::result::Result<f64, String>,
+        within: &str,
+    ) {
+        self.record(
+            row,
+            origin,
+            check
+                .map(|d| (d, within.to_string()))
+                .map_err(|m| (f64::INFINITY, m)),
+        );
+    }
+}
+
+impl Default for Verdict {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -55,11 +112,7 @@ impl std::fmt::Display for Verdict {
 /// component's maximum, and compares each answer with the reference.
 pub async fn verify(runtime: &Runtime, reference: &Reference) -> Result<Verdict> {
     let meta = runtime.metadata().await?;
-    let mut verdict = Verdict {
-        rows: 0,
-        worst: None,
-        failures: 0,
-    };
+    let mut verdict = Verdict::new();
     let batch = (meta.max_batch as usize).max(1);
     for (chunk_index, rows) in reference.rows.chunks(batch).enumerate() {
         let instances = rows
@@ -92,22 +145,11 @@ pub async fn verify(runtime: &Runtime, reference: &Reference) -> Result<Verdict>
         for (i, (p, row)) in predictions.iter().zip(rows).enumerate() {
             let index = chunk_index * batch + i;
             let got = typed::pipeline_prediction(p, &meta.labels);
-            verdict.rows += 1;
-            let (size, description) = match row.check(&got, &reference.labels) {
-                Ok(size) => (size, "within tolerance".to_string()),
-                Err(m) => {
-                    verdict.failures += 1;
-                    (m.size, m.description)
-                }
-            };
-            if verdict.worst.as_ref().is_none_or(|w| size > w.size) {
-                verdict.worst = Some(Difference {
-                    row: index,
-                    origin: row.origin.clone(),
-                    size,
-                    description,
-                });
-            }
+            let outcome = row
+                .check(&got, &reference.labels)
+                .map(|size| (size, "within tolerance".to_string()))
+                .map_err(|m| (m.size, m.description));
+            verdict.record(index, &row.origin, outcome);
         }
     }
     Ok(verdict)

@@ -10,7 +10,7 @@ use wasmtime::{Result, format_err};
 
 use crate::direct;
 use crate::runtime::Runtime;
-use crate::verify::{Difference, Verdict};
+use crate::verify::Verdict;
 
 /// Largest accepted difference between the component's confidence and the oracle's score.
 pub const SCORE_TOLERANCE: f64 = 1e-4;
@@ -146,14 +146,9 @@ pub async fn post_bytes(runtime: &Runtime, bytes: &[u8]) -> Result<direct::Direc
 /// Every sample through the component. An empty sample must be refused (400: our API
 /// answers an empty body so, where the package says `empty`).
 pub async fn verify(runtime: &Runtime, reference: &FileTypeReference) -> Result<Verdict> {
-    let mut verdict = Verdict {
-        rows: 0,
-        worst: None,
-        failures: 0,
-    };
+    let mut verdict = Verdict::new();
     for (i, sample) in reference.samples.iter().enumerate() {
         let reply = post_bytes(runtime, &sample.bytes).await?;
-        verdict.rows += 1;
         let outcome = if sample.bytes.is_empty() {
             if reply.status == 400 {
                 Ok(0.0)
@@ -169,21 +164,7 @@ pub async fn verify(runtime: &Runtime, reference: &FileTypeReference) -> Result<
         } else {
             sample.check(&Answer::from_body(&reply.body)?)
         };
-        let (size, description) = match outcome {
-            Ok(d) => (d, "within tolerance".to_string()),
-            Err(m) => {
-                verdict.failures += 1;
-                (f64::INFINITY, m)
-            }
-        };
-        if verdict.worst.as_ref().is_none_or(|w| size > w.size) {
-            verdict.worst = Some(Difference {
-                row: i,
-                origin: sample.origin.clone(),
-                size,
-                description,
-            });
-        }
+        verdict.record_check(i, &sample.origin, outcome, "within tolerance");
     }
     Ok(verdict)
 }

@@ -9,7 +9,7 @@ use wasmtime::{Result, format_err};
 
 use crate::direct;
 use crate::runtime::Runtime;
-use crate::verify::{Difference, Verdict};
+use crate::verify::Verdict;
 
 /// Smallest accepted cosine between the component's embedding and the reference's.
 pub const MIN_COSINE: f64 = 0.9999;
@@ -121,14 +121,9 @@ pub async fn post_texts(runtime: &Runtime, texts: &[&str]) -> Result<direct::Dir
 
 /// Every sample through the component, one request each.
 pub async fn verify(runtime: &Runtime, reference: &TextReference) -> Result<Verdict> {
-    let mut verdict = Verdict {
-        rows: 0,
-        worst: None,
-        failures: 0,
-    };
+    let mut verdict = Verdict::new();
     for (i, sample) in reference.samples.iter().enumerate() {
         let reply = post_texts(runtime, &[&sample.text]).await?;
-        verdict.rows += 1;
         let outcome = if reply.status != 200 {
             Err(format!(
                 "answered {}: {}",
@@ -142,21 +137,7 @@ pub async fn verify(runtime: &Runtime, reference: &TextReference) -> Result<Verd
                 _ => Err(format!("{} predictions for one text", answers.len())),
             }
         };
-        let (size, description) = match outcome {
-            Ok(d) => (d, "within tolerance (1 - cosine)".to_string()),
-            Err(m) => {
-                verdict.failures += 1;
-                (f64::INFINITY, m)
-            }
-        };
-        if verdict.worst.as_ref().is_none_or(|w| size > w.size) {
-            verdict.worst = Some(Difference {
-                row: i,
-                origin: sample.origin.clone(),
-                size,
-                description,
-            });
-        }
+        verdict.record_check(i, &sample.origin, outcome, "within tolerance (1 - cosine)");
     }
     Ok(verdict)
 }

@@ -8,6 +8,8 @@ use crate::bundle::{self, Bundle};
 use crate::events::{self, EventContext, InputLogging, Outcome};
 use crate::filetype::FileTypeService;
 use crate::filetype::manifest::KIND as FILE_TYPE;
+use crate::image::ImageService;
+use crate::image::manifest::KIND as IMAGE;
 use crate::manifest;
 use crate::service::{self, InstanceInfo, LoadError, Response, Route, Service};
 use crate::text::TextService;
@@ -23,6 +25,8 @@ pub enum Function {
     FileType(Box<FileTypeService>),
     /// `kind: "text"`: a sentence embedder (tokenizer + tract + pooling).
     Text(Box<TextService>),
+    /// `kind: "image"`: an image classifier (decode + Pillow's preprocessing + tract).
+    Image(Box<ImageService>),
 }
 
 impl Function {
@@ -33,6 +37,7 @@ impl Function {
         match kind.as_str() {
             FILE_TYPE => Ok(Function::FileType(Box::new(FileTypeService::load(bundle)?))),
             TEXT => Ok(Function::Text(Box::new(TextService::load(bundle)?))),
+            IMAGE => Ok(Function::Image(Box::new(ImageService::load(bundle)?))),
             _ => Ok(Function::Tabular(Service::load(bundle)?)),
         }
     }
@@ -44,6 +49,7 @@ impl Function {
         match manifest::kind_of(bundle.require(bundle::MANIFEST)?)?.as_str() {
             FILE_TYPE => crate::filetype::with_nnef(bundle),
             TEXT => crate::text::with_nnef(bundle),
+            IMAGE => crate::image::with_nnef(bundle),
             _ => Ok(bundle.clone()),
         }
     }
@@ -69,11 +75,19 @@ impl Function {
         }
     }
 
+    pub fn image(&self) -> Option<&ImageService> {
+        match self {
+            Function::Image(s) => Some(s),
+            _ => None,
+        }
+    }
+
     pub fn name(&self) -> &str {
         match self {
             Function::Tabular(s) => &s.manifest().name,
             Function::FileType(s) => &s.manifest().name,
             Function::Text(s) => &s.manifest().name,
+            Function::Image(s) => &s.manifest().name,
         }
     }
 
@@ -82,6 +96,7 @@ impl Function {
             Function::Tabular(s) => &s.manifest().version,
             Function::FileType(s) => &s.manifest().version,
             Function::Text(s) => &s.manifest().version,
+            Function::Image(s) => &s.manifest().version,
         }
     }
 
@@ -90,6 +105,7 @@ impl Function {
         match self {
             Function::Tabular(s) => &s.manifest().labels,
             Function::FileType(s) => s.labels(),
+            Function::Image(s) => s.labels(),
             Function::Text(_) => &[],
         }
     }
@@ -106,6 +122,7 @@ impl Function {
             Function::Tabular(_) => service::route(method, path, content_type),
             Function::FileType(s) => s.route(method, path),
             Function::Text(s) => s.route(method, path, content_type),
+            Function::Image(s) => s.route(method, path, content_type),
         }
     }
 
@@ -119,6 +136,7 @@ impl Function {
             Function::Tabular(s) => s.respond_with_outcome(route, body, instance),
             Function::FileType(s) => s.respond_with_outcome(route, body, instance),
             Function::Text(s) => s.respond_with_outcome(route, body, instance),
+            Function::Image(s) => s.respond_with_outcome(route, body, instance),
         }
     }
 
@@ -146,9 +164,9 @@ impl Function {
             .body
     }
 
-    /// The JSON line that records one request (see `events`). File-type events carry the
-    /// answer (label, confidence) and no inputs: the bytes are the client's. Text events
-    /// carry status and latency only.
+    /// The JSON line that records one request (see `events`). File-type and image events
+    /// carry the answer (label, confidence) and no inputs: the bytes are the client's.
+    /// Text events carry status and latency only.
     #[allow(clippy::too_many_arguments)]
     pub fn event_line(
         &self,
@@ -164,7 +182,7 @@ impl Function {
             Function::Tabular(s) => s.event_line(
                 outcome, route, status, request_id, ts_unix_ms, latency_us, logging,
             ),
-            Function::FileType(_) | Function::Text(_) => {
+            Function::FileType(_) | Function::Text(_) | Function::Image(_) => {
                 let none = |_: usize| -> &[String] { &[] };
                 let cx = EventContext {
                     ts_unix_ms,

