@@ -163,6 +163,52 @@ async fn json_carries_several_images_and_top_k_sets_the_list() {
     }
 }
 
+/// The request's event carries each image's size, brightness and bytes, and the answer;
+/// never the pixels.
+#[tokio::test(flavor = "multi_thread")]
+async fn events_summarise_each_image_without_its_pixels() {
+    let _serial = ONE_AT_A_TIME.lock().await;
+    for bundle in image_bundles() {
+        let rt = common::runtime(&bundle).await;
+        let reference = reference(&bundle);
+        let s = &reference.samples[0];
+        let reply = host::verify_image::post_image(&rt, &s.content_type, &s.bytes)
+            .await
+            .unwrap();
+        assert_eq!(reply.status, 200);
+        let event: serde_json::Value =
+            serde_json::from_slice(reply.stderr.split(|b| *b == b'\n').next().unwrap()).unwrap();
+        let decoded = image::load_from_memory(&s.bytes).unwrap();
+        let input = &event["inputs"][0];
+        assert_eq!(event["batch_size"], 1);
+        assert_eq!(input["width"], f64::from(decoded.width()));
+        assert_eq!(input["height"], f64::from(decoded.height()));
+        assert_eq!(input["bytes"], s.bytes.len() as f64);
+        let luma = decoded.to_luma8();
+        let mean = luma.pixels().map(|p| f64::from(p.0[0])).sum::<f64>() / luma.len() as f64;
+        let brightness = input["brightness"].as_f64().unwrap();
+        assert!((brightness - mean).abs() < 1.5, "{brightness} vs {mean}");
+        let top = top1_of(&reply.body).unwrap()[0].0;
+        assert_eq!(
+            event["predictions"][0]["label"],
+            json!(reference_label(&bundle, top))
+        );
+        assert!(
+            reply.stderr.len() < 2048,
+            "{} bytes of event",
+            reply.stderr.len()
+        );
+    }
+}
+
+fn reference_label(bundle: &str, index: usize) -> String {
+    let labels: Vec<String> = serde_json::from_slice(
+        &std::fs::read(common::bundle_dir(bundle).join("labels.json")).unwrap(),
+    )
+    .unwrap();
+    labels[index].clone()
+}
+
 fn png(width: u32, height: u32) -> Vec<u8> {
     let img = image::RgbImage::from_fn(width, height, |x, y| {
         image::Rgb([(x % 256) as u8, (y % 256) as u8, 128])

@@ -91,6 +91,43 @@ async fn the_packaged_component_answers_alike_under_spin_and_wasmtime_serve() {
     }
 }
 
+/// The request's event carries each text's length, tokens, unknown tokens and whether it
+/// was truncated; never the text.
+#[tokio::test(flavor = "multi_thread")]
+async fn events_summarise_each_text_without_its_content() {
+    let _serial = ONE_AT_A_TIME.lock().await;
+    for bundle in text_bundles() {
+        let rt = common::runtime(&bundle).await;
+        let reference = reference(&bundle);
+        let long = reference
+            .samples
+            .iter()
+            .find(|s| s.input_ids.len() == 256)
+            .expect("a truncated sample");
+        let short = &reference.samples[0];
+        let texts = [short.text.as_str(), long.text.as_str()];
+        let reply = host::verify_text::post_texts(&rt, &texts).await.unwrap();
+        assert_eq!(reply.status, 200);
+        let line = reply.stderr.split(|b| *b == b'\n').next().unwrap();
+        let event: serde_json::Value = serde_json::from_slice(line).unwrap();
+        assert_eq!(event["batch_size"], 2);
+        for (input, s) in event["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip([short, long])
+        {
+            assert_eq!(input["chars"], s.text.chars().count() as f64);
+            assert_eq!(input["tokens"], s.input_ids.len() as f64);
+            let unk = s.input_ids.iter().filter(|&&id| id == 100).count();
+            assert_eq!(input["unknown_tokens"], unk as f64, "{}", s.origin);
+        }
+        assert_eq!(event["inputs"][1]["truncated"], 1.0);
+        let text = String::from_utf8_lossy(line);
+        assert!(!text.contains(&long.text[..40]), "the event holds the text");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn refusals_are_fast_4xx_that_name_the_problem() {
     let _serial = ONE_AT_A_TIME.lock().await;

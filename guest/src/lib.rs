@@ -4,8 +4,12 @@
 //! HTTP goes through `wasi:http/incoming-handler` (spin-sdk, `http.rs`); the typed
 //! `model` export is in `typed.rs`. All logic lives in the `pipeline` crate.
 
+mod alloc;
 mod http;
 mod typed;
+
+#[global_allocator]
+static ALLOCATOR: alloc::ZeroLargeFrees = alloc::ZeroLargeFrees;
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,6 +34,7 @@ pub fn load_bundle(files: Vec<(String, Vec<u8>)>) -> Result<(), String> {
     if SERVICE.get().is_some() {
         return Err("a model bundle is already loaded".into());
     }
+    alloc::start_loading();
     let mut bundle = Bundle::new();
     for (name, bytes) in files {
         bundle.insert(name, bytes);
@@ -47,6 +52,7 @@ pub fn preinitialize() {
         panic!("{NOT_PACKAGED}");
     }
     PREINITIALIZED.store(true, Ordering::Relaxed);
+    alloc::done_loading();
 }
 
 /// Whether this instance started from a packaged snapshot (reported by /health).

@@ -235,7 +235,16 @@ pub async fn run(opts: &BenchOptions) -> Result<Report> {
     let snap_rt = Arc::new(snap_rt);
     let mut http = Vec::new();
     for &c in &opts.concurrency {
-        http.push(http_run(snap_rt.clone(), &body, c, opts.http_duration).await?);
+        http.push(
+            http_run(
+                snap_rt.clone(),
+                "application/json",
+                std::slice::from_ref(&body),
+                c,
+                opts.http_duration,
+            )
+            .await?,
+        );
     }
 
     let mut knobs = Vec::new();
@@ -473,21 +482,30 @@ async fn instance_times(rt: &Runtime, input: &[Vec<Feature>], n: usize) -> Resul
 
 /// `concurrency` keep-alive connections, each sending `/predict` back to back for
 /// `duration`, against an in-process server on 127.0.0.1 (serving threads, as `host serve`).
-async fn http_run(
+/// Each connection sends the `bodies` in turn, starting at its own offset.
+pub async fn http_run(
     rt: Arc<Runtime>,
-    body: &[u8],
+    content_type: &str,
+    bodies: &[Vec<u8>],
     concurrency: usize,
     duration: Duration,
 ) -> Result<HttpRun> {
     use http_body_util::{BodyExt, Full};
     let server = crate::server::spawn(rt, "127.0.0.1:0".parse().expect("static address")).await?;
     let addr = server.addr;
-    let body = bytes::Bytes::copy_from_slice(body);
+    let bodies: Arc<Vec<bytes::Bytes>> = Arc::new(
+        bodies
+            .iter()
+            .map(|b| bytes::Bytes::copy_from_slice(b))
+            .collect(),
+    );
+    let content_type = content_type.to_string();
     let start = Instant::now();
     let deadline = start + duration;
     let mut tasks = Vec::new();
-    for _ in 0..concurrency {
-        let body = body.clone();
+    for task in 0..concurrency {
+        let bodies = bodies.clone();
+        let content_type = content_type.clone();
         tasks.push(tokio::spawn(async move {
             let stream = tokio::net::TcpStream::connect(addr).await?;
             stream.set_nodelay(true)?;
@@ -497,11 +515,14 @@ async fn http_run(
             tokio::spawn(conn);
             let mut h = histogram();
             let mut non_2xx = 0u64;
+            let mut next = task;
             while Instant::now() < deadline {
+                let body = bodies[next % bodies.len()].clone();
+                next += 1;
                 let req = hyper::Request::post("/predict")
                     .header("host", addr.to_string())
-                    .header("content-type", "application/json")
-                    .body(Full::new(body.clone()))?;
+                    .header("content-type", content_type.as_str())
+                    .body(Full::new(body))?;
                 let t = Instant::now();
                 let resp = sender.send_request(req).await?;
                 let ok = resp.status().is_success();

@@ -22,8 +22,27 @@ pub enum InputLogging {
 #[derive(Debug, Default)]
 pub struct Outcome {
     pub rows: Vec<Row>,
+    /// Per input of a non-tabular kind: the numbers its drift shows in.
+    pub summaries: Vec<InputSummary>,
     pub predictions: Vec<Prediction>,
     pub error: Option<ApiError>,
+}
+
+/// What an event records of one image, text or file: a few named numbers (an image's
+/// size and brightness, a text's length and unknown tokens, a file's size), never the
+/// content, which is the client's. Serialised as a JSON object.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InputSummary(pub Vec<(&'static str, f64)>);
+
+impl Serialize for InputSummary {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (name, value) in &self.0 {
+            map.serialize_entry(name, value)?;
+        }
+        map.end()
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -48,6 +67,9 @@ pub struct Event<'a> {
     /// Per instance, per feature: the validated value (only with `InputLogging::Raw`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub values: Option<Vec<Vec<serde_json::Value>>>,
+    /// Per input of a non-tabular kind: its summary (`InputSummary`).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub inputs: &'a [InputSummary],
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<EventError<'a>>,
     /// Set when the event was cut to `MAX_EVENT_BYTES`: what was left out.
@@ -125,7 +147,7 @@ fn event_line_within(
         route: &route,
         status: cx.status,
         latency_us: cx.latency_us,
-        batch_size: outcome.rows.len(),
+        batch_size: outcome.rows.len().max(outcome.summaries.len()),
         predictions: outcome
             .predictions
             .iter()
@@ -179,6 +201,7 @@ fn event_line_within(
             code: e.code,
             details: &e.details,
         }),
+        inputs: &outcome.summaries,
         truncated: None,
     };
     let line = serde_json::to_string(&event).expect("plain JSON");
@@ -190,6 +213,7 @@ fn event_line_within(
     event.bins = None;
     event.ranks = None;
     event.values = None;
+    event.inputs = &[];
     event.truncated = Some("inputs");
     let line = serde_json::to_string(&event).expect("plain JSON");
     if line.len() <= max_bytes {

@@ -164,9 +164,9 @@ impl Function {
             .body
     }
 
-    /// The JSON line that records one request (see `events`). File-type and image events
-    /// carry the answer (label, confidence) and no inputs: the bytes are the client's.
-    /// Text events carry status and latency only.
+    /// The JSON line that records one request (see `events`). Events of the network kinds
+    /// carry each input's summary (`InputSummary`: sizes, brightness, token counts) and,
+    /// for classifiers, the answer (label, confidence); never the content.
     #[allow(clippy::too_many_arguments)]
     pub fn event_line(
         &self,

@@ -15,7 +15,7 @@ use serde_json::json;
 
 use crate::api::{self, ApiError};
 use crate::bundle::{self, Bundle};
-use crate::events::Outcome;
+use crate::events::{InputSummary, Outcome};
 use crate::network::{self, InputSpec, InputType, Network, NetworkError};
 use crate::postprocess::Prediction;
 use crate::routes;
@@ -202,6 +202,7 @@ impl FileTypeService {
             .binary_search(&detection.label)
             .expect("output_labels holds every answerable label");
         let outcome = Outcome {
+            summaries: vec![InputSummary(vec![("bytes", body.len() as f64)])],
             predictions: vec![Prediction::Class {
                 label: index,
                 probabilities: Vec::new(),

@@ -19,7 +19,7 @@ use serde_json::json;
 
 use crate::api::{self, ApiError};
 use crate::bundle::{self, Bundle};
-use crate::events::Outcome;
+use crate::events::{InputSummary, Outcome};
 use crate::network::{self, InputSpec, InputType, Network, NetworkError};
 use crate::postprocess::Prediction;
 use crate::routes;
@@ -246,6 +246,19 @@ impl ImageService {
         }
         let body = self.answer(&classified, route.top_k);
         let outcome = Outcome {
+            summaries: classified
+                .iter()
+                .zip(&files)
+                .map(|(c, file)| {
+                    let s = c.summary;
+                    InputSummary(vec![
+                        ("width", f64::from(s.width)),
+                        ("height", f64::from(s.height)),
+                        ("brightness", (s.brightness * 10.0).round() / 10.0),
+                        ("bytes", file.len() as f64),
+                    ])
+                })
+                .collect(),
             predictions: classified
                 .iter()
                 .map(|c| Prediction::Class {

@@ -15,7 +15,7 @@ use serde_json::json;
 
 use crate::api::{self, ApiError};
 use crate::bundle::{self, Bundle};
-use crate::events::Outcome;
+use crate::events::{InputSummary, Outcome};
 use crate::filetype::manifest::SideFile;
 use crate::network::{self, InputSpec, InputType, Network, NetworkError};
 use crate::routes;
@@ -208,7 +208,22 @@ impl TextService {
                 .collect(),
         })
         .expect("plain JSON");
-        (Response::json(200, body), Outcome::default())
+        let outcome = Outcome {
+            summaries: texts
+                .iter()
+                .zip(&predictions)
+                .map(|(text, e)| {
+                    InputSummary(vec![
+                        ("chars", text.chars().count() as f64),
+                        ("tokens", e.tokens.ids.len() as f64),
+                        ("unknown_tokens", e.tokens.unknown as f64),
+                        ("truncated", f64::from(u8::from(e.tokens.truncated))),
+                    ])
+                })
+                .collect(),
+            ..Outcome::default()
+        };
+        (Response::json(200, body), outcome)
     }
 
     pub fn metadata_json(&self) -> &[u8] {
