@@ -115,7 +115,13 @@ async fn refusals_are_fast_4xx_in_the_error_envelope() {
         assert_eq!(at.status, 200, "{bundle}");
         let get = request(srv.addr, "GET", "/predict", &[], "").await;
         assert_eq!(get.status, 405);
-        assert_eq!(request(srv.addr, "GET", "/v2", &[], "").await.status, 404);
+        assert_eq!(request(srv.addr, "GET", "/v2", &[], "").await.status, 200);
+        assert_eq!(
+            request(srv.addr, "GET", "/openapi.json", &[], "")
+                .await
+                .status,
+            404
+        );
         let meta = request(srv.addr, "GET", "/metadata", &[], "").await.json();
         assert_eq!(meta["kind"], "file-type");
         let health = request(srv.addr, "GET", "/health", &[], "").await.json();

@@ -9,7 +9,7 @@ mod http;
 mod typed;
 
 #[global_allocator]
-static ALLOCATOR: alloc::ZeroLargeFrees = alloc::ZeroLargeFrees;
+static ALLOCATOR: alloc::FillLargeFrees = alloc::FillLargeFrees;
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -34,7 +34,7 @@ pub fn load_bundle(files: Vec<(String, Vec<u8>)>) -> Result<(), String> {
     if SERVICE.get().is_some() {
         return Err("a model bundle is already loaded".into());
     }
-    alloc::start_loading();
+    alloc::start_loading(files.iter().map(|(_, bytes)| bytes.len()).sum());
     let mut bundle = Bundle::new();
     for (name, bytes) in files {
         bundle.insert(name, bytes);

@@ -27,6 +27,12 @@ pub fn plain(method: &str, path: &str, openapi: bool) -> Result<Route, ApiError>
     Ok(route)
 }
 
+/// `Route::V2` for any path under `/v2` (the protocol answers its own 404 and 405).
+pub fn v2(method: &str, target: &str) -> Option<Route> {
+    let path = path_only(target);
+    crate::v2::owns(path).then(|| Route::V2(crate::v2::Route::parse(method, path)))
+}
+
 /// The path of a request target, without its query.
 pub fn path_only(target: &str) -> &str {
     target.split('?').next().unwrap_or("")
@@ -51,7 +57,8 @@ pub fn health(name: &str, version: &str, instance: InstanceInfo) -> Response {
 pub fn index(name: &str, version: &str) -> Response {
     json_response(&json!({
         "model": {"name": name, "version": version},
-        "routes": ["POST /predict", "GET /health", "GET /metadata"],
+        "routes": ["POST /predict", "GET /health", "GET /metadata", "GET /v2",
+                   format!("POST /v2/models/{name}/infer")],
     }))
 }
 

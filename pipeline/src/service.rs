@@ -86,9 +86,8 @@ impl Route {
 /// the body is read, so a rejected request never has its body buffered. Every `/v2` path
 /// is `Route::V2`, which answers its own 404/405 in its protocol's envelope.
 pub fn route(method: &str, path: &str, content_type: Option<&str>) -> Result<Route, ApiError> {
-    let path = routes::path_only(path);
-    if v2::owns(path) {
-        return Ok(Route::V2(v2::Route::parse(method, path)));
+    if let Some(v2) = routes::v2(method, path) {
+        return Ok(v2);
     }
     let route = routes::plain(method, path, true)?;
     if route == Route::Predict && !api::is_json_content_type(content_type) {

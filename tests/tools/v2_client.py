@@ -4,6 +4,10 @@ data, checked against the bundle's reference.json (the user's pipeline's own out
 
 usage: v2_client.py --url HOST:PORT --bundle DIR
 
+Network bundles (kinds image, text, file-type) take one BYTES input: the client sends
+the reference's images, texts or files, raw in binary tensor data and (base64 for images
+and files) as JSON strings, and compares the answers with the reference's.
+
 Prints one line per check group and "v2 client: passed (N checks)"; exits non-zero on the
 first failure.
 """
@@ -95,6 +99,97 @@ def expect_error(call, status, text, what):
     raise AssertionError(f"{what}: no error raised")
 
 
+def health_and_metadata(client, name, version):
+    ok(client.is_server_live(), "server live")
+    ok(client.is_server_ready(), "server ready")
+    ok(client.is_model_ready(name), "model ready")
+    ok(client.is_model_ready(name, version), "model version ready")
+    ok(not client.is_model_ready(name + "-nope"), "an unknown model is not ready")
+    server = client.get_server_metadata()
+    ok("binary_tensor_data" in server["extensions"], f"server metadata {server}")
+    meta = client.get_model_metadata(name, version)
+    ok(meta["name"] == name and meta["versions"] == [version], f"model metadata {meta}")
+    return meta
+
+
+def bytes_input(name, elements, binary):
+    """One BYTES input [N]: raw bytes in binary data; in JSON, base64 strings for binary
+    content (JSON strings cannot hold arbitrary bytes), the text itself for texts."""
+    t = httpclient.InferInput(name, [len(elements)], "BYTES")
+    t.set_data_from_numpy(np.array(elements, dtype=np.object_), binary_data=binary)
+    return t
+
+
+def as_str(x):
+    """A BYTES output element: bytes from binary data, str from JSON."""
+    return x.decode() if isinstance(x, bytes) else str(x)
+
+
+def b64(data):
+    import base64
+
+    return base64.b64encode(data).decode()
+
+
+def network_kind(client, bundle, manifest, reference):
+    name, version = manifest["name"], manifest["version"]
+    meta = health_and_metadata(client, name, version)
+    kind = manifest["kind"]
+    samples = reference["samples"]
+    print(f"{name}: health and metadata")
+    for binary in (True, False):
+        mode = "binary" if binary else "JSON"
+        if kind == "image":
+            labels = json.loads((bundle / "labels.json").read_text())
+            for i in range(0, len(samples), 4):
+                batch = samples[i : i + 4]
+                files = [(bundle / s["file"]).read_bytes() for s in batch]
+                data = files if binary else [b64(f) for f in files]
+                result = client.infer(name, [bytes_input("image", data, binary)])
+                got = [as_str(l) for l in result.as_numpy("label")]
+                conf = result.as_numpy("confidence")
+                probs = result.as_numpy("probabilities")
+                ok(probs.shape == (len(batch), len(labels)), f"probabilities shape {probs.shape}")
+                for s, label, c, p in zip(batch, got, conf, probs):
+                    want = s["top_k"][0]
+                    ok(label == want["label"], f"{mode} {s['file']}: {label} != {want['label']}")
+                    ok(abs(c - want["probability"]) <= 0.05, f"{mode} {s['file']}: confidence {c}")
+                    ok(labels[int(np.argmax(p))] == label, f"{mode} {s['file']}: argmax")
+        elif kind == "text":
+            for i in range(0, len(samples), 8):
+                batch = [s for s in samples[i : i + 8] if len(s["input_ids"]) <= 64]
+                if not batch:
+                    continue
+                texts = [s["text"].encode() for s in batch]
+                data = texts if binary else [t.decode() for t in texts]
+                result = client.infer(name, [bytes_input("text", data, binary)])
+                emb = result.as_numpy("embedding")
+                ok(emb.shape == (len(batch), len(batch[0]["embedding"])), f"shape {emb.shape}")
+                for s, e in zip(batch, emb):
+                    r = np.asarray(s["embedding"])
+                    cos = float(np.dot(e, r) / (np.linalg.norm(e) * np.linalg.norm(r)))
+                    ok(cos >= 0.9999, f"{mode} {s['origin']}: cosine {cos}")
+        else:  # file-type
+            import base64
+
+            for i in range(0, len(samples), 8):
+                batch = samples[i : i + 8]
+                files = [base64.b64decode(s["bytes_base64"]) for s in batch]
+                data = files if binary else [b64(f) for f in files]
+                requested = [httpclient.InferRequestedOutput(o, binary_data=binary) for o in ("label", "mime_type", "confidence")]
+                result = client.infer(name, [bytes_input("file", data, binary)], outputs=requested)
+                got = [as_str(l) for l in result.as_numpy("label")]
+                mimes = [as_str(m) for m in result.as_numpy("mime_type")]
+                for s, label, mime in zip(batch, got, mimes):
+                    ok((label, mime) == (s["label"], s["mime_type"]), f"{mode} {s['origin']}: {label} {mime}")
+        print(f"{name}: every sample through infer, {mode}")
+    # Refusals in the protocol's envelope.
+    wrong = httpclient.InferInput("nope", [1], "BYTES")
+    wrong.set_data_from_numpy(np.array([b"x"], dtype=np.object_))
+    expect_error(lambda: client.infer(name, [wrong]), 400, meta["inputs"][0]["name"], "an unknown input")
+    print(f"v2 client: passed ({checks} checks)")
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--url", required=True)
@@ -105,16 +200,10 @@ def main():
     reference = json.loads((bundle / "reference.json").read_text())
     name, version = manifest["name"], manifest["version"]
     client = httpclient.InferenceServerClient(url=a.url)
-
-    ok(client.is_server_live(), "server live")
-    ok(client.is_server_ready(), "server ready")
-    ok(client.is_model_ready(name), "model ready")
-    ok(client.is_model_ready(name, version), "model version ready")
-    ok(not client.is_model_ready(name + "-nope"), "an unknown model is not ready")
-    server = client.get_server_metadata()
-    ok("binary_tensor_data" in server["extensions"], f"server metadata {server}")
-    meta = client.get_model_metadata(name, version)
-    ok(meta["name"] == name and meta["versions"] == [version], f"model metadata {meta}")
+    if manifest.get("kind", "tabular") != "tabular":
+        network_kind(client, bundle, manifest, reference)
+        return
+    meta = health_and_metadata(client, name, version)
     ok([i["name"] for i in meta["inputs"]] == [f["name"] for f in manifest["features"]], "metadata inputs are the features")
     outputs = [o["name"] for o in meta["outputs"]]
     ok(outputs == (["label", "probabilities"] if reference["task"] == "classification" else ["value"]), f"outputs {outputs}")

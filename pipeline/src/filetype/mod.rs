@@ -9,6 +9,7 @@ pub mod config;
 pub mod decide;
 pub mod features;
 pub mod manifest;
+pub mod v2;
 
 use serde::Serialize;
 use serde_json::json;
@@ -125,10 +126,12 @@ impl FileTypeService {
     }
 
     /// Picks the route: `/predict` takes any bytes (the body is the file: its declared
-    /// Content-Type is not what is being checked); no V2 or OpenAPI routes.
+    /// Content-Type is not what is being checked); `/v2` (`v2.rs`); no OpenAPI document.
     pub fn route(&self, method: &str, path: &str) -> Result<Route, ApiError> {
-        let route = routes::plain(method, path, false)?;
-        Ok(route)
+        if let Some(v2) = routes::v2(method, path) {
+            return Ok(v2);
+        }
+        routes::plain(method, path, false)
     }
 
     pub fn respond_with_outcome(
@@ -143,10 +146,9 @@ impl FileTypeService {
             Route::Health => routes::health(&m.name, &m.version, instance),
             Route::Metadata => Response::json(200, self.metadata.clone()),
             Route::Index => routes::index(&m.name, &m.version),
+            Route::V2(r) => return crate::v2::respond_for(self, &r, body, instance.max_body_bytes),
             // `route` never picks these for this kind.
-            Route::OpenApi | Route::V2(_) | Route::PredictImage(_) => {
-                ApiError::not_found("").into()
-            }
+            Route::OpenApi | Route::PredictImage(_) => ApiError::not_found("").into(),
         };
         (response, Outcome::default())
     }
@@ -163,10 +165,8 @@ impl FileTypeService {
             Ok(d) => d,
             Err(e) => return refuse(ApiError::internal(e.to_string())),
         };
-        let ct = self
-            .types
-            .get(&detection.label)
-            .expect("check_covers: every answerable label has an entry");
+        let outcome = self.outcome(&[(&detection, body.len())]);
+        let ct = self.content_type(&detection);
         #[derive(Serialize)]
         struct Body<'a> {
             model: ModelRef<'a>,
@@ -197,20 +197,36 @@ impl FileTypeService {
             }],
         })
         .expect("plain JSON");
-        let index = self
-            .labels
-            .binary_search(&detection.label)
-            .expect("output_labels holds every answerable label");
-        let outcome = Outcome {
-            summaries: vec![InputSummary(vec![("bytes", body.len() as f64)])],
-            predictions: vec![Prediction::Class {
-                label: index,
-                probabilities: Vec::new(),
-                confidence: detection.score,
-            }],
-            ..Outcome::default()
-        };
         (Response::json(200, body), outcome)
+    }
+
+    /// The content type (label, group, MIME type) of a detection.
+    pub fn content_type(&self, detection: &Detection) -> &config::ContentType {
+        self.types
+            .get(&detection.label)
+            .expect("check_covers: every answerable label has an entry")
+    }
+
+    /// The event's share of answered files (each detection with the file's size).
+    fn outcome(&self, detections: &[(&Detection, usize)]) -> Outcome {
+        Outcome {
+            summaries: detections
+                .iter()
+                .map(|(_, bytes)| InputSummary(vec![("bytes", *bytes as f64)]))
+                .collect(),
+            predictions: detections
+                .iter()
+                .map(|(d, _)| Prediction::Class {
+                    label: self
+                        .labels
+                        .binary_search(&d.label)
+                        .expect("output_labels holds every answerable label"),
+                    probabilities: Vec::new(),
+                    confidence: d.score,
+                })
+                .collect(),
+            ..Outcome::default()
+        }
     }
 
     pub fn metadata_json(&self) -> &[u8] {

@@ -13,6 +13,7 @@ pub mod manifest;
 pub mod request;
 pub mod resize;
 pub mod tensor;
+pub mod v2;
 
 use serde::Serialize;
 use serde_json::json;
@@ -185,6 +186,9 @@ impl ImageService {
         target: &str,
         content_type: Option<&str>,
     ) -> Result<Route, ApiError> {
+        if let Some(v2) = routes::v2(method, target) {
+            return Ok(v2);
+        }
         let route = routes::plain(method, target, false)?;
         if route != Route::Predict {
             return Ok(route);
@@ -211,8 +215,9 @@ impl ImageService {
             Route::Health => routes::health(&m.name, &m.version, instance),
             Route::Metadata => Response::json(200, self.metadata.clone()),
             Route::Index => routes::index(&m.name, &m.version),
+            Route::V2(r) => return crate::v2::respond_for(self, &r, body, instance.max_body_bytes),
             // `route` never picks these for this kind.
-            Route::Predict | Route::OpenApi | Route::V2(_) => ApiError::not_found("").into(),
+            Route::Predict | Route::OpenApi => ApiError::not_found("").into(),
         };
         (response, Outcome::default())
     }
@@ -245,10 +250,16 @@ impl ImageService {
             }
         }
         let body = self.answer(&classified, route.top_k);
-        let outcome = Outcome {
+        let outcome = self.outcome(&classified, &files);
+        (Response::json(200, body), outcome)
+    }
+
+    /// The event's share of a classified request: each image's summary and top class.
+    fn outcome(&self, classified: &[Classification], files: &[Vec<u8>]) -> Outcome {
+        Outcome {
             summaries: classified
                 .iter()
-                .zip(&files)
+                .zip(files)
                 .map(|(c, file)| {
                     let s = c.summary;
                     InputSummary(vec![
@@ -268,8 +279,7 @@ impl ImageService {
                 })
                 .collect(),
             ..Outcome::default()
-        };
-        (Response::json(200, body), outcome)
+        }
     }
 
     fn answer(&self, classified: &[Classification], top_k: usize) -> Vec<u8> {

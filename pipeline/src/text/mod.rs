@@ -9,6 +9,7 @@ pub mod manifest;
 pub mod pool;
 pub mod request;
 pub mod tokenize;
+pub mod v2;
 
 use serde::Serialize;
 use serde_json::json;
@@ -118,13 +119,16 @@ impl TextService {
         ))
     }
 
-    /// `/predict` (POST, JSON), `/health`, `/metadata`, `/`; no V2 or OpenAPI routes yet.
+    /// `/predict` (POST, JSON), `/health`, `/metadata`, `/`, and `/v2` (`v2.rs`).
     pub fn route(
         &self,
         method: &str,
         path: &str,
         content_type: Option<&str>,
     ) -> Result<Route, ApiError> {
+        if let Some(v2) = routes::v2(method, path) {
+            return Ok(v2);
+        }
         let route = routes::plain(method, path, false)?;
         if route == Route::Predict && !api::is_json_content_type(content_type) {
             return Err(ApiError::unsupported_media_type(content_type));
@@ -144,9 +148,8 @@ impl TextService {
             Route::Health => routes::health(&m.name, &m.version, instance),
             Route::Metadata => Response::json(200, self.metadata.clone()),
             Route::Index => routes::index(&m.name, &m.version),
-            Route::OpenApi | Route::V2(_) | Route::PredictImage(_) => {
-                ApiError::not_found("").into()
-            }
+            Route::V2(r) => return crate::v2::respond_for(self, &r, body, instance.max_body_bytes),
+            Route::OpenApi | Route::PredictImage(_) => ApiError::not_found("").into(),
         };
         (response, Outcome::default())
     }
@@ -160,23 +163,10 @@ impl TextService {
             Ok(t) => t,
             Err(e) => return refuse(e),
         };
-        let mut tokenized = Vec::with_capacity(texts.len());
-        for text in &texts {
-            match self.tokenizer.encode(text) {
-                Ok(t) => tokenized.push(t),
-                Err(e) => return refuse(ApiError::internal(format!("tokenizing: {e}"))),
-            }
-        }
-        if let Err(e) = request::check_tokens(tokenized.iter().map(|t| t.ids.len())) {
-            return refuse(e);
-        }
-        let mut predictions = Vec::with_capacity(texts.len());
-        for tokens in tokenized {
-            match self.embed_tokens(&tokens) {
-                Ok(values) => predictions.push(Embedding { values, tokens }),
-                Err(e) => return refuse(ApiError::internal(e.to_string())),
-            }
-        }
+        let predictions = match self.embed_all(&texts) {
+            Ok(p) => p,
+            Err(e) => return refuse(e),
+        };
         #[derive(Serialize)]
         struct Body<'a> {
             model: ModelRef<'a>,
@@ -208,26 +198,54 @@ impl TextService {
                 .collect(),
         })
         .expect("plain JSON");
-        let outcome = Outcome {
-            summaries: texts
-                .iter()
-                .zip(&predictions)
-                .map(|(text, e)| {
-                    InputSummary(vec![
-                        ("chars", text.chars().count() as f64),
-                        ("tokens", e.tokens.ids.len() as f64),
-                        ("unknown_tokens", e.tokens.unknown as f64),
-                        ("truncated", f64::from(u8::from(e.tokens.truncated))),
-                    ])
-                })
-                .collect(),
-            ..Outcome::default()
-        };
+        let outcome = outcome(&texts, &predictions);
         (Response::json(200, body), outcome)
+    }
+
+    /// Every text tokenised, the request's token budget checked, then each embedded: the
+    /// work of one request, refused with a 422 before the network when over budget.
+    pub fn embed_all(&self, texts: &[String]) -> Result<Vec<Embedding>, ApiError> {
+        let mut tokenized = Vec::with_capacity(texts.len());
+        for text in texts {
+            let tokens = self
+                .tokenizer
+                .encode(text)
+                .map_err(|e| ApiError::internal(format!("tokenizing: {e}")))?;
+            tokenized.push(tokens);
+        }
+        request::check_tokens(tokenized.iter().map(|t| t.ids.len()))?;
+        tokenized
+            .into_iter()
+            .map(|tokens| {
+                let values = self
+                    .embed_tokens(&tokens)
+                    .map_err(|e| ApiError::internal(e.to_string()))?;
+                Ok(Embedding { values, tokens })
+            })
+            .collect()
     }
 
     pub fn metadata_json(&self) -> &[u8] {
         &self.metadata
+    }
+}
+
+/// The event's share of an answered request: each text's length and token counts.
+fn outcome(texts: &[String], embeddings: &[Embedding]) -> Outcome {
+    Outcome {
+        summaries: texts
+            .iter()
+            .zip(embeddings)
+            .map(|(text, e)| {
+                InputSummary(vec![
+                    ("chars", text.chars().count() as f64),
+                    ("tokens", e.tokens.ids.len() as f64),
+                    ("unknown_tokens", e.tokens.unknown as f64),
+                    ("truncated", f64::from(u8::from(e.tokens.truncated))),
+                ])
+            })
+            .collect(),
+        ..Outcome::default()
     }
 }
 

@@ -7,6 +7,7 @@
 
 pub mod binary;
 mod bounded_json;
+pub mod bytes_input;
 mod infer;
 pub mod wire;
 
@@ -31,7 +32,7 @@ pub const HEADER_LENGTH: &str = "inference-header-content-length";
 const LISTED_PROBLEMS: usize = 10;
 /// JSON values a request header may spend beside its rows' data: the id, tensor names,
 /// datatypes and shapes, requested outputs, parameters.
-const HEADER_FRAMING_VALUES: usize = 4096;
+pub(crate) const HEADER_FRAMING_VALUES: usize = 4096;
 
 /// A V2 endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,7 +140,7 @@ pub fn error_response(e: &ApiError) -> Response {
     r
 }
 
-fn error(status: u16, code: &'static str, message: impl Into<String>) -> ApiError {
+pub(crate) fn error(status: u16, code: &'static str, message: impl Into<String>) -> ApiError {
     ApiError {
         status,
         code,
@@ -156,7 +157,7 @@ fn ok(body: Value) -> (Response, Outcome) {
     )
 }
 
-fn failed(e: ApiError) -> (Response, Outcome) {
+pub(crate) fn failed(e: ApiError) -> (Response, Outcome) {
     let response = error_response(&e);
     (
         response,
@@ -167,6 +168,38 @@ fn failed(e: ApiError) -> (Response, Outcome) {
     )
 }
 
+/// What a model answers beyond the endpoints every model shares: its identity, its
+/// metadata and its inference. The tabular `Service` is one; the network kinds are
+/// others (`bytes_input`).
+pub trait V2Model {
+    fn name(&self) -> &str;
+    fn version(&self) -> &str;
+    /// `GET /v2/models/{name}`.
+    fn metadata(&self) -> Value;
+    /// `POST /v2/models/{name}/infer`, the body within `max_body_bytes` not yet checked.
+    fn infer(&self, route: &Route, body: &[u8], max_body_bytes: usize) -> (Response, Outcome);
+}
+
+struct Tabular<'a>(&'a Service);
+
+impl V2Model for Tabular<'_> {
+    fn name(&self) -> &str {
+        &self.0.manifest().name
+    }
+
+    fn version(&self) -> &str {
+        &self.0.manifest().version
+    }
+
+    fn metadata(&self) -> Value {
+        model_metadata(self.0.manifest())
+    }
+
+    fn infer(&self, route: &Route, body: &[u8], max_body_bytes: usize) -> (Response, Outcome) {
+        infer(self.0, route, body, max_body_bytes)
+    }
+}
+
 /// Answers a V2 request for the service's model.
 pub fn respond(
     service: &Service,
@@ -174,7 +207,18 @@ pub fn respond(
     body: &[u8],
     max_body_bytes: usize,
 ) -> (Response, Outcome) {
-    let m = service.manifest();
+    respond_for(&Tabular(service), route, body, max_body_bytes)
+}
+
+/// Answers a V2 request for `model`: server and health endpoints, the model's name and
+/// version checked, then its metadata or inference.
+pub fn respond_for(
+    model: &dyn V2Model,
+    route: &Route,
+    body: &[u8],
+    max_body_bytes: usize,
+) -> (Response, Outcome) {
+    let (name, version) = (model.name(), model.version());
     match route.endpoint {
         Endpoint::NotFound => {
             return failed(error(
@@ -182,8 +226,8 @@ pub fn respond(
                 "not_found",
                 format!(
                     "no V2 endpoint at {:?}; this function serves /v2, /v2/health/{{live,ready}} \
-                     and /v2/models/{}[/versions/{}][/ready|/infer]",
-                    route.path, m.name, m.version
+                     and /v2/models/{name}[/versions/{version}][/ready|/infer]",
+                    route.path
                 ),
             ));
         }
@@ -206,37 +250,34 @@ pub fn respond(
         Endpoint::Ready => return ok(json!({"ready": true})),
         Endpoint::Model | Endpoint::ModelReady | Endpoint::Infer => {}
     }
-    if let Some((name, version)) = &route.model {
-        if *name != m.name {
+    if let Some((asked, asked_version)) = &route.model {
+        if asked != name {
             return failed(error(
                 404,
                 "not_found",
                 format!(
-                    "unknown model '{}'; this function serves '{}'",
-                    cut(name, 128),
-                    m.name
+                    "unknown model '{}'; this function serves '{name}'",
+                    cut(asked, 128),
                 ),
             ));
         }
-        if let Some(v) = version
-            && *v != m.version
+        if let Some(v) = asked_version
+            && v != version
         {
             return failed(error(
                 404,
                 "not_found",
                 format!(
-                    "unknown version '{}' of model '{}'; the version served is {}",
+                    "unknown version '{}' of model '{name}'; the version served is {version}",
                     cut(v, 64),
-                    m.name,
-                    m.version
                 ),
             ));
         }
     }
     match route.endpoint {
-        Endpoint::Model => ok(model_metadata(m)),
-        Endpoint::ModelReady => ok(json!({"name": m.name, "ready": true})),
-        _ => infer(service, route, body, max_body_bytes),
+        Endpoint::Model => ok(model.metadata()),
+        Endpoint::ModelReady => ok(json!({"name": name, "ready": true})),
+        _ => model.infer(route, body, max_body_bytes),
     }
 }
 
@@ -442,7 +483,7 @@ fn invalid(problems: Vec<(String, crate::schema::FieldProblem)>) -> ApiError {
 }
 
 /// The JSON parser's complaint, with a hint for the usual cause.
-fn json_error(e: &serde_json::Error, had_length: bool) -> String {
+pub(crate) fn json_error(e: &serde_json::Error, had_length: bool) -> String {
     let mut message = format!("the inference request is not valid JSON: {e}");
     if !had_length && e.to_string().starts_with("trailing characters") {
         message.push_str(
