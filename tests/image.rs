@@ -172,7 +172,7 @@ async fn events_summarise_each_image_without_its_pixels() {
         let rt = common::runtime(&bundle).await;
         let reference = reference(&bundle);
         let s = &reference.samples[0];
-        let reply = host::verify_image::post_image(&rt, &s.content_type, &s.bytes)
+        let reply = host::direct::post_predict(&rt, &s.content_type, s.bytes.clone())
             .await
             .unwrap();
         assert_eq!(reply.status, 200);

@@ -600,42 +600,51 @@ async fn kserve_docs_curl_examples() {
     }
 }
 
+/// Runs tests/tools/v2-client.sh (tritonclient.http) against `bundle` served by our host;
+/// `false` when the Python tooling could not be set up here (only allowed outside CI).
+async fn tritonclient_passes(bundle: &str) -> bool {
+    let script = common::repo_root().join("tests/tools/v2-client.sh");
+    let srv = server(bundle).await;
+    let mut command = std::process::Command::new("bash");
+    command
+        .arg(&script)
+        .arg("--url")
+        .arg(srv.addr.to_string())
+        .arg("--bundle")
+        .arg(bundle_dir(bundle));
+    let out = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if out.status.code() == Some(3) {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must be able to run {}: {stderr}",
+            script.display()
+        );
+        eprintln!("tritonclient could not be set up here: skipped ({stderr})");
+        return false;
+    }
+    assert!(
+        out.status.success() && stdout.contains("v2 client: passed"),
+        "{bundle}:\n{stdout}\n{stderr}"
+    );
+    eprint!("{stdout}");
+    true
+}
+
 /// The real client: tests/tools/v2-client.sh installs tritonclient[http] (pinned) into a
 /// venv under target/ and runs tests/tools/v2_client.py against the served component for
 /// a classification bundle, one with category features and missing values, and a
 /// regression bundle. Skipped only outside CI when Python tooling cannot be set up.
 #[tokio::test(flavor = "multi_thread")]
 async fn tritonclient_http_against_the_component() {
-    let script = common::repo_root().join("tests/tools/v2-client.sh");
     for bundle in ["breast-cancer", "penguins", "diabetes-hgb"] {
-        let srv = server(bundle).await;
-        let mut command = std::process::Command::new("bash");
-        command
-            .arg(&script)
-            .arg("--url")
-            .arg(srv.addr.to_string())
-            .arg("--bundle")
-            .arg(bundle_dir(bundle));
-        let out = tokio::task::spawn_blocking(move || command.output())
-            .await
-            .unwrap()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        if out.status.code() == Some(3) {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI must be able to run {}: {stderr}",
-                script.display()
-            );
-            eprintln!("tritonclient could not be set up here: skipped ({stderr})");
+        if !tritonclient_passes(bundle).await {
             return;
         }
-        assert!(
-            out.status.success() && stdout.contains("v2 client: passed"),
-            "{bundle}:\n{stdout}\n{stderr}"
-        );
-        eprint!("{stdout}");
     }
 }
 
@@ -644,39 +653,13 @@ async fn tritonclient_http_against_the_component() {
 /// package's answer (tests/tools/v2_client.py `network_kind`).
 #[tokio::test(flavor = "multi_thread")]
 async fn tritonclient_http_against_the_network_kinds() {
-    let script = common::repo_root().join("tests/tools/v2-client.sh");
     let mut bundles = common::file_type_bundles();
     bundles.extend(common::text_bundles());
     bundles.extend(common::image_bundles());
     for bundle in bundles {
-        let srv = server(&bundle).await;
-        let mut command = std::process::Command::new("bash");
-        command
-            .arg(&script)
-            .arg("--url")
-            .arg(srv.addr.to_string())
-            .arg("--bundle")
-            .arg(bundle_dir(&bundle));
-        let out = tokio::task::spawn_blocking(move || command.output())
-            .await
-            .unwrap()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        if out.status.code() == Some(3) {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI must run {}: {stderr}",
-                script.display()
-            );
-            eprintln!("tritonclient could not be set up here: skipped ({stderr})");
+        if !tritonclient_passes(&bundle).await {
             return;
         }
-        assert!(
-            out.status.success() && stdout.contains("v2 client: passed"),
-            "{bundle}:\n{stdout}\n{stderr}"
-        );
-        eprint!("{stdout}");
     }
 }
 

@@ -182,15 +182,6 @@ fn workloads(dir: &Path, function: Arc<Function>) -> Result<Vec<Workload>> {
     })
 }
 
-async fn post(rt: &Runtime, content_type: &str, body: &[u8]) -> Result<u16> {
-    let req = hyper::Request::builder()
-        .method("POST")
-        .uri("http://localhost/predict")
-        .header("content-type", content_type)
-        .body(bytes::Bytes::copy_from_slice(body))?;
-    Ok(host::direct::call(rt, req).await?.status)
-}
-
 #[tokio::main]
 async fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
@@ -249,7 +240,9 @@ async fn main() -> Result<()> {
         let mut wasm_times = Vec::new();
         for (i, body) in w.bodies.iter().cycle().take(runs).enumerate() {
             let t = Instant::now();
-            let status = post(&rt, w.content_type, body).await?;
+            let status = host::direct::post_predict(&rt, w.content_type, body.clone())
+                .await?
+                .status;
             let took = t.elapsed();
             if status != 200 {
                 wasmtime::bail!("status {status} on input {i}");

@@ -25,6 +25,21 @@ pub struct DirectResponse {
     pub stderr: Bytes,
 }
 
+/// POSTs `body` with `content_type` to the component's `/predict` in a fresh instance: what
+/// the packaging gates and benchmarks of the network kinds send.
+pub async fn post_predict(
+    runtime: &Runtime,
+    content_type: &str,
+    body: impl Into<Bytes>,
+) -> Result<DirectResponse> {
+    let req = hyper::Request::builder()
+        .method("POST")
+        .uri("http://localhost/predict")
+        .header("content-type", content_type)
+        .body(body.into())?;
+    call(runtime, req).await
+}
+
 /// Largest stderr kept per call.
 const STDERR_CAPACITY: usize = 1 << 20;
 

@@ -5,7 +5,6 @@
 //! different orders).
 
 use base64::Engine as _;
-use bytes::Bytes;
 use wasmtime::{Result, format_err};
 
 use crate::direct;
@@ -133,22 +132,13 @@ impl Sample {
     }
 }
 
-/// POSTs `bytes` to the component's `/predict` in a fresh instance.
-pub async fn post_bytes(runtime: &Runtime, bytes: &[u8]) -> Result<direct::DirectResponse> {
-    let req = hyper::Request::builder()
-        .method("POST")
-        .uri("http://localhost/predict")
-        .header("content-type", "application/octet-stream")
-        .body(Bytes::copy_from_slice(bytes))?;
-    direct::call(runtime, req).await
-}
-
 /// Every sample through the component. An empty sample must be refused (400: our API
 /// answers an empty body so, where the package says `empty`).
 pub async fn verify(runtime: &Runtime, reference: &FileTypeReference) -> Result<Verdict> {
     let mut verdict = Verdict::new();
     for (i, sample) in reference.samples.iter().enumerate() {
-        let reply = post_bytes(runtime, &sample.bytes).await?;
+        let reply =
+            direct::post_predict(runtime, "application/octet-stream", sample.bytes.clone()).await?;
         let outcome = if sample.bytes.is_empty() {
             if reply.status == 400 {
                 Ok(0.0)

@@ -11,7 +11,6 @@
 
 use std::path::Path;
 
-use bytes::Bytes;
 use wasmtime::{Result, format_err};
 
 use crate::direct;
@@ -137,25 +136,12 @@ impl Sample {
     }
 }
 
-/// POSTs an image file to the component's `/predict` in a fresh instance.
-pub async fn post_image(
-    runtime: &Runtime,
-    content_type: &str,
-    bytes: &[u8],
-) -> Result<direct::DirectResponse> {
-    let req = hyper::Request::builder()
-        .method("POST")
-        .uri("http://localhost/predict")
-        .header("content-type", content_type)
-        .body(Bytes::copy_from_slice(bytes))?;
-    direct::call(runtime, req).await
-}
-
 /// Every sample through the component, one request each.
 pub async fn verify(runtime: &Runtime, reference: &ImageReference) -> Result<Verdict> {
     let mut verdict = Verdict::new();
     for (i, sample) in reference.samples.iter().enumerate() {
-        let reply = post_image(runtime, &sample.content_type, &sample.bytes).await?;
+        let reply =
+            direct::post_predict(runtime, &sample.content_type, sample.bytes.clone()).await?;
         let outcome = if reply.status != 200 {
             Err(format!(
                 "answered {}: {}",

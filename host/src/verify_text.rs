@@ -4,7 +4,6 @@
 //! The token count must be the reference's and the embedding's cosine with the
 //! reference's at least `MIN_COSINE` (tract and onnxruntime sum in different orders).
 
-use bytes::Bytes;
 use wasmtime::{Result, format_err};
 
 use crate::direct;
@@ -111,12 +110,7 @@ impl Sample {
 /// POSTs `{"texts": texts}` to the component's `/predict` in a fresh instance.
 pub async fn post_texts(runtime: &Runtime, texts: &[&str]) -> Result<direct::DirectResponse> {
     let body = serde_json::to_vec(&serde_json::json!({ "texts": texts }))?;
-    let req = hyper::Request::builder()
-        .method("POST")
-        .uri("http://localhost/predict")
-        .header("content-type", "application/json")
-        .body(Bytes::from(body))?;
-    direct::call(runtime, req).await
+    direct::post_predict(runtime, "application/json", body).await
 }
 
 /// Every sample through the component, one request each.
