@@ -8,7 +8,7 @@
 mod common;
 
 use common::{corpus, file_type_bundles, request, runtime, server};
-use host::verify_file_type::{Answer, SCORE_TOLERANCE};
+use host::verify_file_type::{Answer, FileTypeReference, SCORE_TOLERANCE};
 use sha2::{Digest, Sha256};
 
 const OCTETS: (&str, &str) = ("content-type", "application/octet-stream");
@@ -88,6 +88,37 @@ async fn the_component_and_the_pipeline_answer_like_the_package_on_the_corpus() 
             files.len(),
             labels.len()
         );
+    }
+}
+
+/// The host watches the files' sizes, the mix of detected types and the confidence
+/// against the bundle's reference samples (models/drift_baseline.py).
+#[tokio::test(flavor = "multi_thread")]
+async fn drift_watches_file_sizes_and_the_type_mix() {
+    for bundle in file_type_bundles() {
+        let path = common::bundle_dir(&bundle).join("reference.json");
+        let reference = FileTypeReference::from_json(&std::fs::read(path).unwrap()).unwrap();
+        // An empty body is refused (400): the baseline leaves the empty sample out too.
+        let samples: Vec<&[u8]> = reference
+            .samples
+            .iter()
+            .map(|s| s.bytes.as_slice())
+            .filter(|b| !b.is_empty())
+            .collect();
+        let n = samples.len();
+        let srv = common::drift::server_with_window(&bundle, n).await;
+        let post = async |bytes: &[u8]| {
+            let r = request(srv.addr, "POST", "/predict", &[OCTETS], bytes.to_vec()).await;
+            assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        };
+        for s in &samples {
+            post(s).await;
+        }
+        let one = samples[0];
+        common::drift::check_summaries(srv.addr, &bundle, n, "prediction.label", async || {
+            post(one).await
+        })
+        .await;
     }
 }
 

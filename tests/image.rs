@@ -70,12 +70,21 @@ async fn check_every_sample(addr: SocketAddr, bundle: &str, what: &str) -> f64 {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_packaged_component_classifies_every_reference_image_like_the_reference() {
+async fn the_packaged_component_classifies_every_reference_image_like_the_reference_and_its_drift_is_watched()
+ {
     let _serial = ONE_AT_A_TIME.lock().await;
     for bundle in image_bundles() {
-        let srv = server(&bundle).await;
+        let n = reference(&bundle).samples.len();
+        let srv = common::drift::server_with_window(&bundle, n).await;
         let worst = check_every_sample(srv.addr, &bundle, "host").await;
         eprintln!("{bundle}: top-1 equal on every sample on our host; worst |Δp| {worst:e}");
+        // The host watches the images' sizes and brightness and the answers' confidence.
+        let one = &reference(&bundle).samples[0];
+        common::drift::check_summaries(srv.addr, &bundle, n, "bytes", async || {
+            let r = post_image(srv.addr, "/predict", &one.content_type, &one.bytes).await;
+            assert_eq!(r.status, 200);
+        })
+        .await;
     }
 }
 

@@ -3,8 +3,8 @@
 mod common;
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
 
+use common::drift::eventually;
 use common::{post_json, reference, request, runtime};
 use host::server::{ServeLimits, spawn_with};
 use host::telemetry::DriftConfig;
@@ -36,18 +36,6 @@ fn value(s: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &str)]) -> f
             _ => 0.0,
         })
         .sum()
-}
-
-/// Events are read when an instance has finished: poll until `pred` holds.
-async fn eventually<F: AsyncFnMut() -> bool>(mut pred: F) {
-    let start = Instant::now();
-    while !pred().await {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "timed out waiting for the events"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -152,13 +152,16 @@ impl Telemetry {
             Some(m) => serde_json::from_str(m)?,
             None => serde_json::json!({}),
         };
+        // A tabular bundle's baselines are its features'; a network kind's are under
+        // `drift` (its inputs' summaries and its answers).
+        let drift = meta.get("drift").unwrap_or(&meta);
         let mut features = Vec::new();
-        for f in meta["features"].as_array().into_iter().flatten() {
+        for f in drift["features"].as_array().into_iter().flatten() {
             let name = f["name"].as_str().unwrap_or_default().to_string();
             let baseline: Baseline = serde_json::from_value(f["baseline"].clone())?;
             features.push((name, baseline));
         }
-        let prediction: PredictionBaseline = match meta.get("prediction_baseline") {
+        let prediction: PredictionBaseline = match drift.get("prediction_baseline") {
             Some(p) => serde_json::from_value(p.clone())?,
             None => PredictionBaseline::default(),
         };

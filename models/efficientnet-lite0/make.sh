@@ -4,4 +4,6 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 python="$("$here/venv.sh")"
-exec nice -n 19 "$python" "$here/make.py" "$@"
+nice -n 19 "$python" "$here/make.py" "$@"
+# The drift baselines of what events record of each sample (manifest.json "drift").
+"$python" "$here/../drift_baseline.py" "$here"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .schema import categorical_baseline, numeric_baseline
+from .baseline import categorical_baseline, numeric_baseline
 
 
 def predict(model, X: pd.DataFrame, classification: bool):

@@ -6,11 +6,9 @@ import math
 import numpy as np
 import pandas as pd
 
+from .baseline import categorical_baseline, numeric_baseline
 from .compile import ERROR, NAN, Col
 from .estimators import Unsupported
-
-DECILES = 10  # baseline bins for drift (PSI)
-CDF_POINTS = 101  # baseline quantiles for the KS statistic
 
 
 def round_sig(x: float, digits: int = 6) -> float:
@@ -31,38 +29,6 @@ def valid_range(values: np.ndarray) -> dict:
     if lo >= 0:
         vmin = max(vmin, 0.0)
     return {"min": round_sig(vmin), "max": round_sig(hi + 0.5 * span)}
-
-
-def numeric_baseline(values: np.ndarray) -> dict:
-    present = values[~np.isnan(values)]
-    if not len(present):
-        raise ValueError("a numeric feature has no values in the baseline data")
-    edges = np.unique(np.quantile(present, np.linspace(0, 1, DECILES + 1)[1:-1]))
-    # bin(v) = number of edges e with e < v  (the rule the Rust drift code uses)
-    bins = np.searchsorted(edges, present, side="left")
-    counts = np.bincount(bins, minlength=len(edges) + 1)
-    return {
-        "kind": "quantile_bins",
-        "edges": [float(e) for e in edges],
-        "proportions": [float(c) / len(present) for c in counts],
-        "quantiles": [float(q) for q in np.quantile(present, np.linspace(0, 1, CDF_POINTS))],
-        "missing_rate": float(np.isnan(values).mean()),
-        "mean": float(present.mean()),
-        "std": float(present.std()),
-        "count": int(len(present)),
-    }
-
-
-def categorical_baseline(values: pd.Series, categories: list[str]) -> dict:
-    present = values.dropna()
-    n = max(len(present), 1)
-    return {
-        "kind": "categories",
-        "categories": categories,
-        "proportions": [float((present == c).sum()) / n for c in categories],
-        "missing_rate": float(values.isna().mean()),
-        "count": int(len(present)),
-    }
 
 
 def required(cols: list[Col], takes_nan: bool) -> bool:

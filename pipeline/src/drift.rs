@@ -8,7 +8,8 @@
 //! (`prediction.label` and `prediction.confidence`, or `prediction.value`), against the
 //! manifest's `prediction_baseline`.
 
-use crate::manifest::{Baseline, BaselineKind, Manifest, PredictionBaseline};
+use crate::events::InputSummary;
+use crate::manifest::{Baseline, BaselineKind, Manifest, PredictionBaseline, SummaryDrift};
 use crate::postprocess::Prediction;
 use crate::schema::{Cell, Row};
 
@@ -91,6 +92,132 @@ impl Baselines {
             value: None,
         }
     }
+}
+
+/// A network kind's drift baselines: the manifest's `drift` (with the label baseline laid
+/// over all of the function's labels, as `/metadata` shows it and the host buckets
+/// labels), and the `Baselines` its events are bucketed against (none without one).
+#[derive(Debug, Clone)]
+pub struct NetworkDrift {
+    pub document: Option<SummaryDrift>,
+    pub baselines: Baselines,
+}
+
+impl NetworkDrift {
+    /// Checks the manifest's `drift`: each summary baseline names one of the numbers the
+    /// kind `records` of an input; a label mix names only labels of `labels`.
+    pub fn load(
+        drift: Option<&SummaryDrift>,
+        records: &[&str],
+        labels: &[String],
+    ) -> Result<Self, String> {
+        let Some(drift) = drift else {
+            return Ok(NetworkDrift {
+                document: None,
+                baselines: Baselines::from_features([]),
+            });
+        };
+        let mut drift = drift.clone();
+        for (i, f) in drift.features.iter().enumerate() {
+            if !records.contains(&f.name.as_str()) {
+                return Err(format!(
+                    "drift.features[{i}]: `{}` is not a number this kind records of an input \
+                     (it records {})",
+                    f.name,
+                    records.join(", ")
+                ));
+            }
+            check_numeric(&f.baseline).map_err(|e| format!("drift.features[{i}]: {e}"))?;
+        }
+        let p = &mut drift.prediction_baseline;
+        if p.value.is_some() {
+            return Err("drift.prediction_baseline.value: this kind answers no value".into());
+        }
+        if let Some(c) = &p.confidence {
+            check_numeric(c).map_err(|e| format!("drift.prediction_baseline.confidence: {e}"))?;
+        }
+        if let Some(label) = &mut p.label {
+            *label = over_labels(label, labels)
+                .map_err(|e| format!("drift.prediction_baseline.label: {e}"))?;
+        }
+        let baselines =
+            Baselines::from_features(drift.features.iter().map(|f| (f.name.clone(), &f.baseline)))
+                .with_prediction(&drift.prediction_baseline);
+        Ok(NetworkDrift {
+            document: Some(drift),
+            baselines,
+        })
+    }
+
+    /// `load`, for a bundle's loader: a bad baseline names the manifest.
+    pub fn of_bundle(
+        drift: Option<&SummaryDrift>,
+        records: &[&str],
+        labels: &[String],
+    ) -> Result<Self, crate::LoadError> {
+        Self::load(drift, records, labels).map_err(|message| crate::LoadError::File {
+            file: crate::bundle::MANIFEST.into(),
+            message,
+        })
+    }
+
+    /// Adds `drift` to a `/metadata` document: the host's drift window reads it there.
+    pub fn describe(&self, metadata: &mut serde_json::Value) {
+        if let Some(d) = &self.document {
+            metadata["drift"] = serde_json::json!(d);
+        }
+    }
+}
+
+impl Baselines {
+    /// Where each summary feature of one input falls (`None`: the input has no such
+    /// number).
+    pub fn summary_buckets(&self, summary: &InputSummary) -> Vec<Option<Bucket>> {
+        self.names[..self.inputs]
+            .iter()
+            .enumerate()
+            .map(|(f, name)| {
+                let (_, x) = summary.0.iter().find(|(n, _)| n == name)?;
+                self.bucket_number(f, *x)
+            })
+            .collect()
+    }
+}
+
+fn check_numeric(b: &Baseline) -> Result<(), String> {
+    let edges = b.edges.as_deref().unwrap_or_default();
+    if b.kind != BaselineKind::QuantileBins
+        || b.proportions.len() != edges.len() + 1
+        || !edges.windows(2).all(|w| w[0] < w[1])
+    {
+        return Err(
+            "a number's baseline is `quantile_bins`: increasing `edges`, one more \
+                    proportion than edges"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
+/// A categorical baseline over some labels, laid over all of `labels` (0 where absent).
+fn over_labels(b: &Baseline, labels: &[String]) -> Result<Baseline, String> {
+    let categories = b.categories.as_deref().unwrap_or_default();
+    if b.kind != BaselineKind::Categories || categories.len() != b.proportions.len() {
+        return Err("`categories`, one proportion per category".into());
+    }
+    let mut proportions = vec![0.0; labels.len()];
+    for (c, share) in categories.iter().zip(&b.proportions) {
+        let k = labels
+            .iter()
+            .position(|l| l == c)
+            .ok_or_else(|| format!("`{c}` is not a label this function answers"))?;
+        proportions[k] = *share;
+    }
+    Ok(Baseline {
+        categories: Some(labels.to_vec()),
+        proportions,
+        ..b.clone()
+    })
 }
 
 impl From<&Baseline> for FeatureBaseline {
@@ -342,5 +469,52 @@ mod tests {
                 }
             )]
         );
+    }
+
+    #[test]
+    fn network_summaries_are_bucketed_by_name_and_labels_laid_over_all_labels() {
+        let drift: SummaryDrift = serde_json::from_value(serde_json::json!({
+            "source": "test",
+            "features": [
+                {"name": "bytes", "baseline": {"kind": "quantile_bins", "edges": [10.0, 100.0],
+                 "proportions": [0.2, 0.5, 0.3], "quantiles": [0.0, 50.0, 1000.0],
+                 "missing_rate": 0.0, "count": 10}},
+            ],
+            "prediction_baseline": {"label": {"kind": "categories", "categories": ["pdf"],
+                "proportions": [1.0], "missing_rate": 0.0, "count": 10}},
+        }))
+        .unwrap();
+        let labels = ["elf".to_string(), "pdf".to_string()];
+        let d = NetworkDrift::load(Some(&drift), &["bytes"], &labels).unwrap();
+        let label = d
+            .document
+            .as_ref()
+            .unwrap()
+            .prediction_baseline
+            .label
+            .clone();
+        assert_eq!(label.as_ref().unwrap().proportions, [0.0, 1.0]);
+        assert_eq!(label.unwrap().categories.unwrap(), labels);
+        let b = &d.baselines;
+        assert_eq!(b.names(), ["bytes", PREDICTION_LABEL]);
+        let summary = InputSummary(vec![("chars", 3.0), ("bytes", 50.0)]);
+        assert_eq!(
+            b.summary_buckets(&summary),
+            [Some(Bucket {
+                bin: 1,
+                rank: Some(1)
+            })]
+        );
+        assert_eq!(b.summary_buckets(&InputSummary(vec![])), [None]);
+
+        let err = NetworkDrift::load(Some(&drift), &["chars"], &labels).unwrap_err();
+        assert!(
+            err.contains("`bytes` is not a number this kind records"),
+            "{err}"
+        );
+        let err = NetworkDrift::load(Some(&drift), &["bytes"], &labels[..1]).unwrap_err();
+        assert!(err.contains("`pdf` is not a label"), "{err}");
+        let none = NetworkDrift::load(None, &["bytes"], &labels).unwrap();
+        assert!(none.document.is_none() && none.baselines.names().is_empty());
     }
 }

@@ -58,7 +58,8 @@ pub struct Event<'a> {
     pub batch_size: usize,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub predictions: Vec<EventPrediction<'a>>,
-    /// Per instance, per feature (schema order): baseline bin, `null` when missing.
+    /// Per instance, per feature (schema order; a network kind: per input, per summary
+    /// baseline in `drift.features` order): baseline bin, `null` when missing.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bins: Option<Vec<Vec<Option<u16>>>>,
     /// Per instance, per numeric feature: rank on the baseline's quantile grid.
@@ -133,10 +134,19 @@ fn event_line_within(
     max_bytes: usize,
 ) -> String {
     let route = crate::schema::truncated(cx.route.to_string(), MAX_ROUTE_BYTES);
+    // A tabular row's features, or the summary of a network kind's input.
     let buckets: Vec<Vec<Option<Bucket>>> = match logging {
-        InputLogging::Buckets => outcome.rows.iter().map(|r| baselines.buckets(r)).collect(),
-        InputLogging::Raw => Vec::new(),
+        InputLogging::Buckets if !outcome.rows.is_empty() => {
+            outcome.rows.iter().map(|r| baselines.buckets(r)).collect()
+        }
+        InputLogging::Buckets if baselines.inputs() > 0 => outcome
+            .summaries
+            .iter()
+            .map(|s| baselines.summary_buckets(s))
+            .collect(),
+        _ => Vec::new(),
     };
+    let bucketed = !buckets.is_empty();
     let has_rows = !outcome.rows.is_empty();
     let mut event = Event {
         event: "request",
@@ -166,13 +176,13 @@ fn event_line_within(
                 },
             })
             .collect(),
-        bins: (has_rows && logging == InputLogging::Buckets).then(|| {
+        bins: bucketed.then(|| {
             buckets
                 .iter()
                 .map(|r| r.iter().map(|b| b.map(|b| b.bin)).collect())
                 .collect()
         }),
-        ranks: (has_rows && logging == InputLogging::Buckets).then(|| {
+        ranks: bucketed.then(|| {
             buckets
                 .iter()
                 .map(|r| r.iter().map(|b| b.and_then(|b| b.rank)).collect())

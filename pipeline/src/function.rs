@@ -165,8 +165,9 @@ impl Function {
     }
 
     /// The JSON line that records one request (see `events`). Events of the network kinds
-    /// carry each input's summary (`InputSummary`: sizes, brightness, token counts) and,
-    /// for classifiers, the answer (label, confidence); never the content.
+    /// carry each input's summary (`InputSummary`: sizes, brightness, token counts), where
+    /// it falls against the bundle's drift baselines (`bins`, `ranks`) and, for
+    /// classifiers, the answer (label, confidence); never the content.
     #[allow(clippy::too_many_arguments)]
     pub fn event_line(
         &self,
@@ -178,26 +179,29 @@ impl Function {
         latency_us: u64,
         logging: InputLogging,
     ) -> String {
-        match self {
-            Function::Tabular(s) => s.event_line(
-                outcome, route, status, request_id, ts_unix_ms, latency_us, logging,
-            ),
-            Function::FileType(_) | Function::Text(_) | Function::Image(_) => {
-                let none = |_: usize| -> &[String] { &[] };
-                let cx = EventContext {
-                    ts_unix_ms,
-                    request_id,
-                    route,
-                    status,
-                    latency_us,
-                    model: self.name(),
-                    version: self.version(),
-                    labels: self.labels(),
-                    categories: &none,
-                };
-                let baselines = crate::drift::Baselines::from_features([]);
-                events::event_line(&cx, outcome, &baselines, InputLogging::Buckets)
+        let baselines = match self {
+            Function::Tabular(s) => {
+                return s.event_line(
+                    outcome, route, status, request_id, ts_unix_ms, latency_us, logging,
+                );
             }
-        }
+            Function::FileType(s) => s.baselines(),
+            Function::Text(s) => s.baselines(),
+            Function::Image(s) => s.baselines(),
+        };
+        let none = |_: usize| -> &[String] { &[] };
+        let cx = EventContext {
+            ts_unix_ms,
+            request_id,
+            route,
+            status,
+            latency_us,
+            model: self.name(),
+            version: self.version(),
+            labels: self.labels(),
+            categories: &none,
+        };
+        // A network kind's summaries are numbers, never the content: always bucketed.
+        events::event_line(&cx, outcome, baselines, InputLogging::Buckets)
     }
 }

@@ -193,6 +193,29 @@ pub struct PredictionBaseline {
     pub value: Option<Baseline>,
 }
 
+/// The drift baselines of a network kind (image, text, file-type): one per number its
+/// events record of each input (`InputSummary`: an image's size and brightness, a text's
+/// length, a file's size) and of its answers. `models/drift_baseline.py` writes them from
+/// the bundle's reference samples.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SummaryDrift {
+    /// Which population the baselines describe.
+    pub source: String,
+    /// In the order the events' `bins` and `ranks` list them.
+    pub features: Vec<SummaryBaseline>,
+    #[serde(default)]
+    pub prediction_baseline: PredictionBaseline,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SummaryBaseline {
+    /// A name of the kind's `InputSummary`.
+    pub name: String,
+    pub baseline: Baseline,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Preprocessing {

@@ -14,6 +14,7 @@ use host::{PoolLimits, Runtime, guests};
 use http_body_util::{BodyExt, Full};
 use pipeline::reference::Reference;
 
+pub mod drift;
 pub mod served;
 
 pub fn repo_root() -> PathBuf {

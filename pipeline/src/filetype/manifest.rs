@@ -27,6 +27,9 @@ pub struct FileTypeManifest {
     /// The side files: `magika-config` (the package's model config) and `content-types`
     /// (its label → group / MIME type / is-text table).
     pub files: Vec<SideFile>,
+    /// Baselines of what events record of each input, and of the answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift: Option<crate::manifest::SummaryDrift>,
 }
 
 /// A network file and the tensors it takes and gives.

@@ -16,6 +16,7 @@ use serde_json::json;
 
 use crate::api::{self, ApiError};
 use crate::bundle::{self, Bundle};
+use crate::drift::{Baselines, NetworkDrift};
 use crate::events::{InputSummary, Outcome};
 use crate::network::{self, InputSpec, InputType, Network, NetworkError};
 use crate::postprocess::Prediction;
@@ -41,8 +42,12 @@ pub struct FileTypeService {
     /// Every label the detector can answer, sorted: the labels of `/metadata`, the typed
     /// export and events.
     labels: Vec<String>,
+    drift: NetworkDrift,
     metadata: Vec<u8>,
 }
+
+/// What an event records of each file (`InputSummary`), in this order.
+pub const RECORDS: [&str; 1] = ["bytes"];
 
 impl FileTypeService {
     /// Loads a bundle: manifest, the two side files (sha256 checked), the network (the
@@ -84,15 +89,17 @@ impl FileTypeService {
         }
         let network = network::load(bundle, &spec.file, &spec.sha256, &[input], width)?;
         let labels = output_labels(&config);
-        let metadata =
-            serde_json::to_vec(&public_metadata(&manifest, &config, &labels)).expect("plain JSON");
+        let drift = NetworkDrift::of_bundle(manifest.drift.as_ref(), &RECORDS, &labels)?;
+        let mut metadata = public_metadata(&manifest, &config, &labels);
+        drift.describe(&mut metadata);
         Ok(FileTypeService {
             manifest,
             config,
             types,
             network,
             labels,
-            metadata,
+            drift,
+            metadata: serde_json::to_vec(&metadata).expect("plain JSON"),
         })
     }
 
@@ -103,6 +110,11 @@ impl FileTypeService {
     /// Every label the detector can answer (sorted).
     pub fn labels(&self) -> &[String] {
         &self.labels
+    }
+
+    /// The baselines its events bucket each file's summary and answer against.
+    pub fn baselines(&self) -> &Baselines {
+        &self.drift.baselines
     }
 
     pub fn network(&self) -> &Network {
@@ -212,7 +224,7 @@ impl FileTypeService {
         Outcome {
             summaries: detections
                 .iter()
-                .map(|(_, bytes)| InputSummary(vec![("bytes", *bytes as f64)]))
+                .map(|(_, bytes)| InputSummary(RECORDS.into_iter().zip([*bytes as f64]).collect()))
                 .collect(),
             predictions: detections
                 .iter()

@@ -30,6 +30,9 @@ pub struct ImageManifest {
     pub image: Recipe,
     /// How many classes an answer lists by default (`?top_k=` changes it).
     pub top_k: usize,
+    /// Baselines of what events record of each input, and of the answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift: Option<crate::manifest::SummaryDrift>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

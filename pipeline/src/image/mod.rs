@@ -20,6 +20,7 @@ use serde_json::json;
 
 use crate::api::{self, ApiError};
 use crate::bundle::{self, Bundle};
+use crate::drift::{Baselines, NetworkDrift};
 use crate::events::{InputSummary, Outcome};
 use crate::network::{self, InputSpec, InputType, Network, NetworkError};
 use crate::postprocess::Prediction;
@@ -45,8 +46,12 @@ pub struct ImageService {
     recipe: TensorRecipe,
     limits: DecodeLimits,
     network: Network,
+    drift: NetworkDrift,
     metadata: Vec<u8>,
 }
+
+/// What an event records of each image (`InputSummary`), in this order.
+pub const RECORDS: [&str; 4] = ["width", "height", "brightness", "bytes"];
 
 /// What the classifier says about one image.
 #[derive(Debug, Clone, PartialEq)]
@@ -111,15 +116,17 @@ impl ImageService {
             manifest.classes(),
         )?;
         let limits = DecodeLimits::default();
-        let metadata =
-            serde_json::to_vec(&public_metadata(&manifest, &labels, &limits)).expect("plain JSON");
+        let drift = NetworkDrift::of_bundle(manifest.drift.as_ref(), &RECORDS, &labels)?;
+        let mut metadata = public_metadata(&manifest, &labels, &limits);
+        drift.describe(&mut metadata);
         Ok(ImageService {
             manifest,
             labels,
             recipe,
             limits,
             network,
-            metadata,
+            drift,
+            metadata: serde_json::to_vec(&metadata).expect("plain JSON"),
         })
     }
 
@@ -129,6 +136,11 @@ impl ImageService {
 
     pub fn labels(&self) -> &[String] {
         &self.labels
+    }
+
+    /// The baselines its events bucket each image's summary and answer against.
+    pub fn baselines(&self) -> &Baselines {
+        &self.drift.baselines
     }
 
     pub fn network(&self) -> &Network {
@@ -262,12 +274,13 @@ impl ImageService {
                 .zip(files)
                 .map(|(c, file)| {
                     let s = c.summary;
-                    InputSummary(vec![
-                        ("width", f64::from(s.width)),
-                        ("height", f64::from(s.height)),
-                        ("brightness", (s.brightness * 10.0).round() / 10.0),
-                        ("bytes", file.len() as f64),
-                    ])
+                    let values = [
+                        f64::from(s.width),
+                        f64::from(s.height),
+                        (s.brightness * 10.0).round() / 10.0,
+                        file.len() as f64,
+                    ];
+                    InputSummary(RECORDS.into_iter().zip(values).collect())
                 })
                 .collect(),
             predictions: classified

@@ -29,6 +29,9 @@ pub struct TextManifest {
     /// `tokenizer`: a Hugging Face `tokenizer.json`.
     pub files: Vec<SideFile>,
     pub text: TextSettings,
+    /// Baselines of what events record of each input, and of the answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift: Option<crate::manifest::SummaryDrift>,
 }
 
 /// A network over one token sequence: every input is `[1, S]` (int64).

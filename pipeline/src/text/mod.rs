@@ -16,6 +16,7 @@ use serde_json::json;
 
 use crate::api::{self, ApiError};
 use crate::bundle::{self, Bundle};
+use crate::drift::{Baselines, NetworkDrift};
 use crate::events::{InputSummary, Outcome};
 use crate::filetype::manifest::SideFile;
 use crate::network::{self, InputSpec, InputType, Network, NetworkError};
@@ -34,8 +35,12 @@ pub struct TextService {
     manifest: TextManifest,
     tokenizer: Tokenizer,
     network: Network,
+    drift: NetworkDrift,
     metadata: Vec<u8>,
 }
+
+/// What an event records of each text (`InputSummary`), in this order.
+pub const RECORDS: [&str; 4] = ["chars", "tokens", "unknown_tokens", "truncated"];
 
 /// One text's embedding.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,17 +70,25 @@ impl TextService {
             &network_inputs(&manifest),
             spec.output.width,
         )?;
-        let metadata = serde_json::to_vec(&public_metadata(&manifest)).expect("plain JSON");
+        let drift = NetworkDrift::of_bundle(manifest.drift.as_ref(), &RECORDS, &[])?;
+        let mut metadata = public_metadata(&manifest);
+        drift.describe(&mut metadata);
         Ok(TextService {
             manifest,
             tokenizer,
             network,
-            metadata,
+            drift,
+            metadata: serde_json::to_vec(&metadata).expect("plain JSON"),
         })
     }
 
     pub fn manifest(&self) -> &TextManifest {
         &self.manifest
+    }
+
+    /// The baselines its events bucket each text's summary against.
+    pub fn baselines(&self) -> &Baselines {
+        &self.drift.baselines
     }
 
     pub fn tokenizer(&self) -> &Tokenizer {
@@ -237,12 +250,13 @@ fn outcome(texts: &[String], embeddings: &[Embedding]) -> Outcome {
             .iter()
             .zip(embeddings)
             .map(|(text, e)| {
-                InputSummary(vec![
-                    ("chars", text.chars().count() as f64),
-                    ("tokens", e.tokens.ids.len() as f64),
-                    ("unknown_tokens", e.tokens.unknown as f64),
-                    ("truncated", f64::from(u8::from(e.tokens.truncated))),
-                ])
+                let values = [
+                    text.chars().count() as f64,
+                    e.tokens.ids.len() as f64,
+                    e.tokens.unknown as f64,
+                    f64::from(u8::from(e.tokens.truncated)),
+                ];
+                InputSummary(RECORDS.into_iter().zip(values).collect())
             })
             .collect(),
         ..Outcome::default()
