@@ -1,7 +1,7 @@
 //! The component as an artifact: what it imports, what packaging records in it, that
 //! packaging refuses what it cannot verify, and `.cwasm` loading.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 
@@ -24,7 +24,7 @@ async fn imports_nothing_beyond_wasi() {
 /// A scratch copy of a bundle directory to break in a test.
 fn copy_bundle(bundle: &str, tag: &str) -> PathBuf {
     let from = common::bundle_dir(bundle);
-    let to = std::env::temp_dir().join(format!("mlfn-{tag}-{}", std::process::id()));
+    let to = std::env::temp_dir().join(format!("mlfn-{tag}-{}", common::unique()));
     let _ = std::fs::remove_dir_all(&to);
     std::fs::create_dir_all(&to).unwrap();
     for e in std::fs::read_dir(&from).unwrap() {
@@ -139,7 +139,7 @@ async fn the_unpackaged_guest_says_it_has_no_model() {
 #[tokio::test(flavor = "multi_thread")]
 async fn cwasm_loads_and_a_foreign_one_is_refused() {
     let wasm = common::packaged_wasm("penguins").await;
-    let dir = std::env::temp_dir().join(format!("cwasm-test-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("cwasm-test-{}", common::unique()));
     std::fs::create_dir_all(&dir).unwrap();
     let ours = dir.join("ours.cwasm");
     let engine = host::engine::engine(PoolLimits::default()).unwrap();

@@ -8,7 +8,7 @@
 //! manifest (the model file's sha256 is unchanged); the shadow is the forest bundle under
 //! the logistic model's name, so its answers differ on some rows.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -30,7 +30,7 @@ const MODEL: &str = "breast-cancer";
 fn bundles() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("mlfn-deploy-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("mlfn-deploy-{}", common::unique()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         copy_bundle("breast-cancer", MODEL, "1.1.0", &dir.join("bc-1.1.0"));

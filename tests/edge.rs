@@ -9,7 +9,7 @@
 //! target/edge-node by tests/tools/edge-npm.sh on first use. Without node the test says
 //! so and passes; under CI (`CI` set) node must be there.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -214,7 +214,7 @@ async fn packaged_component_answers_alike_on_workerd_and_node() {
     }
     let modules = node_modules();
     let wasm = common::packaged_wasm(DEFAULT_BUNDLE).await;
-    let dist = TempDir(std::env::temp_dir().join(format!("mlfn-edge-test-{}", std::process::id())));
+    let dist = TempDir(std::env::temp_dir().join(format!("mlfn-edge-test-{}", common::unique())));
     let t = Instant::now();
     build(&modules, &wasm, &dist.0);
     eprintln!(

@@ -5,7 +5,7 @@
 //! must all be equal; groups and MIME types too; scores within the packaging gate's
 //! tolerance. Plus the API's refusals.
 
-mod common;
+use crate::common;
 
 use common::{corpus, file_type_bundles, request, runtime, server};
 use host::verify_file_type::{Answer, FileTypeReference, SCORE_TOLERANCE};

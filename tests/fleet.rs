@@ -8,7 +8,7 @@
 //! (tests/tools/validate-crd.sh). Without them the test says so and passes; under CI
 //! (`CI` set) they must be there.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -57,7 +57,7 @@ fn spinapp_manifest_matches_the_crd() {
 
     // The validator refuses what the API server would refuse or silently drop.
     let original = std::fs::read_to_string(&manifest).unwrap();
-    let dir = std::env::temp_dir().join(format!("mlfn-fleet-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("mlfn-fleet-{}", common::unique()));
     std::fs::create_dir_all(&dir).unwrap();
     for (from, to, expect) in [
         ("replicas: 3", "replicas: \"3\"", "is not of type 'integer'"),
@@ -217,7 +217,7 @@ tests:
 "#,
         rules = rules.display()
     );
-    let path = std::env::temp_dir().join(format!("mlfn-rules-test-{}.yaml", std::process::id()));
+    let path = std::env::temp_dir().join(format!("mlfn-rules-test-{}.yaml", common::unique()));
     std::fs::write(&path, &test).unwrap();
     let out = Command::new("promtool")
         .args(["test", "rules"])

@@ -2,7 +2,7 @@
 //! trap, loop, allocate without bound, hold their instance, or probe what they may
 //! touch (tests/fault-guest). Each failure stays inside its own request.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! concurrency permits or the connection slots for long, and a failing function's answer
 //! carries no internals. Each attack with its expected status and a time bound.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

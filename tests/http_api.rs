@@ -1,7 +1,7 @@
 //! The HTTP API through our host: every error class with its status and the field it
 //! names, the static routes, and an OpenAPI document that a standard validator accepts.
 
-mod common;
+use crate::common;
 
 use common::{post_json, repo_root, request, server};
 use serde_json::json;
@@ -192,8 +192,7 @@ async fn openapi_document_is_valid_for_every_bundle() {
         assert_eq!(r.status, 200);
         let doc = r.json();
         assert_eq!(doc["info"]["title"], format!("{bundle} inference function"));
-        let path =
-            std::env::temp_dir().join(format!("openapi-{bundle}-{}.json", std::process::id()));
+        let path = std::env::temp_dir().join(format!("openapi-{bundle}-{}.json", common::unique()));
         std::fs::write(&path, &r.body).unwrap();
         let out = std::process::Command::new("bash")
             .arg(repo_root().join("tests/tools/openapi-validate.sh"))

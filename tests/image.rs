@@ -6,7 +6,7 @@
 //! truncated and corrupt files, other formats, the largest image accepted. The tract
 //! network and the preprocessing are checked natively in pipeline/tests/image.rs.
 
-mod common;
+use crate::common;
 
 use std::io::Cursor;
 use std::net::SocketAddr;

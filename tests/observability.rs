@@ -1,6 +1,6 @@
 //! Metrics and drift as the host aggregates them from the instances' events.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 

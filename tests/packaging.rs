@@ -8,7 +8,7 @@
 //! Python tooling (scikit-learn, xgboost, lightgbm, the `pack/` package) is installed by
 //! tests/tools/pack-venv.sh into target/pack-venv, once.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

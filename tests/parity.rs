@@ -3,7 +3,7 @@
 //! (`reference.json`: sklearn's `predict`/`predict_proba`), within the packaging gate's
 //! tolerances. Bundles are discovered, not listed.
 
-mod common;
+use crate::common;
 
 use common::{bundles, post_json, reference, runtime, server};
 use host::typed;

@@ -4,7 +4,7 @@
 //! pipeline, plus the error contract. Without the tools (a machine that lacks
 //! `../shared/tools`) the test says so and passes; under CI (`CI` set) they must be there.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 

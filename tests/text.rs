@@ -5,7 +5,7 @@
 //! the API's refusals. The native pipeline is checked on the same samples in
 //! pipeline/tests/text.rs.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 

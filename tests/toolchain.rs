@@ -15,7 +15,7 @@
 //! runs the same check from a crate without dependencies first (xtask/), tested here
 //! on a fresh target dir through the alias itself.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -114,7 +114,7 @@ fn linked_toolchain_without_wasm(tag: &str) -> Option<(PathBuf, LinkedToolchain)
         libdir.display()
     );
 
-    let name = format!("mlfn-no-wasm-{tag}-{}", std::process::id());
+    let name = format!("mlfn-no-wasm-{tag}-{}", common::unique());
     let linked = Command::new("rustup")
         .args(["toolchain", "link", &name])
         .arg(&dir)
@@ -135,7 +135,7 @@ fn cargo_serve_stops_within_seconds_on_a_fresh_target_dir() {
     let Some((_dir, link)) = linked_toolchain_without_wasm("serve") else {
         return;
     };
-    let scratch = std::env::temp_dir().join(format!("mlfn-serve-{}", std::process::id()));
+    let scratch = std::env::temp_dir().join(format!("mlfn-serve-{}", common::unique()));
     let _ = std::fs::remove_dir_all(&scratch);
     let start = Instant::now();
     let mut child = Command::new("rustup")
@@ -195,7 +195,7 @@ fn build_script_stops_at_once_without_the_wasm_target() {
     };
     let name = link.0.clone();
     let rustc = dir.join("bin/rustc");
-    let scratch = std::env::temp_dir().join(format!("mlfn-toolchain-{}", std::process::id()));
+    let scratch = std::env::temp_dir().join(format!("mlfn-toolchain-{}", common::unique()));
     std::fs::create_dir_all(scratch.join("out")).unwrap();
     let script = scratch.join("build-script");
     let built = Command::new("rustc")

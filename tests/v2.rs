@@ -5,7 +5,7 @@
 //! KServe docs' curl bodies; errors and hostile shapes; and the real `tritonclient.http`
 //! client (tests/tools/v2_client.py).
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 

@@ -2,7 +2,7 @@
 //! against scikit-learn's own on the true holdout (tests/tools/holdout_csv.py, an oracle
 //! independent of the host's metric code), and its exit codes.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -29,7 +29,7 @@ fn holdout(bundle: &str, dir: &Path) -> (PathBuf, serde_json::Value) {
 }
 
 fn tempdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("mlfn-validate-{name}-{}", std::process::id()));
+    let d = std::env::temp_dir().join(format!("mlfn-validate-{name}-{}", common::unique()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d

@@ -57,6 +57,14 @@ pub async fn runtime(bundle: &str) -> Arc<Runtime> {
     rt
 }
 
+/// A part of a temporary file's name that no other test uses: the tests share one
+/// process, so the process id alone would not do.
+pub fn unique() -> String {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{}-{n}", std::process::id())
+}
+
 /// The packaged component of `bundle` as a `.wasm` file (for other runtimes and `.cwasm`).
 pub async fn packaged_wasm(bundle: &str) -> PathBuf {
     let dir = bundle_dir(bundle);
@@ -66,7 +74,7 @@ pub async fn packaged_wasm(bundle: &str) -> PathBuf {
     let out = std::env::temp_dir().join(format!(
         "mlfn-test-{}-{}.wasm",
         dir.file_name().unwrap().to_string_lossy(),
-        std::process::id()
+        unique()
     ));
     std::fs::write(&out, &packaged.wasm).unwrap();
     out
