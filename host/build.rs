@@ -41,16 +41,32 @@ fn main() {
     ensure_wasm_target();
 
     let mut consts = String::new();
-    let guest = build_package(&root, &guest_target, "guest");
+    let guest = build_package(&root, &guest_target, "guest", &[]);
     let guest_dest = guests_dir.join("guest.wasm");
     copy_if_changed(&guest, &guest_dest);
     consts.push_str(&format!(
-        "/// The guest component, without a model (`host package` adds one).\n\
+        "/// The guest component, without a model (`host package` adds one): every kind.\n\
          pub const GUEST: &str = {:?};\n",
         guest_dest.display().to_string()
     ));
+    // The same guest without the network kinds (no tract, tokenizer or image decoders),
+    // for tabular bundles. A target dir of its own: the two builds of one cdylib would
+    // overwrite each other's output.
+    let tabular = build_package(
+        &root,
+        &target_root.join("guest-build-tabular"),
+        "guest",
+        &["--no-default-features"],
+    );
+    let tabular_dest = guests_dir.join("guest-tabular.wasm");
+    copy_if_changed(&tabular, &tabular_dest);
+    consts.push_str(&format!(
+        "/// The guest built for tabular bundles only (what `host package` uses for them).\n\
+         pub const TABULAR_GUEST: &str = {:?};\n",
+        tabular_dest.display().to_string()
+    ));
     // The test-only component (tests/fault-guest): misbehaving routes for the guards.
-    let fault = build_package(&root, &guest_target, "fault-guest");
+    let fault = build_package(&root, &guest_target, "fault-guest", &[]);
     let fault_dest = guests_dir.join("fault-guest.wasm");
     copy_if_changed(&fault, &fault_dest);
     consts.push_str(&format!(
@@ -74,7 +90,7 @@ fn ensure_wasm_target() {
     }
 }
 
-fn build_package(root: &Path, target_dir: &Path, package: &str) -> PathBuf {
+fn build_package(root: &Path, target_dir: &Path, package: &str, args: &[&str]) -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(root);
@@ -84,7 +100,8 @@ fn build_package(root: &Path, target_dir: &Path, package: &str) -> PathBuf {
     } else {
         cmd.args(["build", "--release", "-p", package, "--target", WASM_TARGET]);
     }
-    cmd.arg("--target-dir")
+    cmd.args(args)
+        .arg("--target-dir")
         .arg(target_dir)
         // The outer build's flags are for the host; the guest takes its own from
         // .cargo/config.toml ([target.wasm32-wasip2] rustflags).

@@ -5,7 +5,7 @@ use crate::common;
 
 use std::path::{Path, PathBuf};
 
-use common::{bundles, guest, runtime};
+use common::{bundles, guest_for, runtime};
 use host::{PoolLimits, Runtime, component};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -41,7 +41,7 @@ fn edit_json(path: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
 }
 
 async fn package_error(dir: &Path) -> String {
-    match host::package::package_dir(&guest(), dir, PoolLimits::default()).await {
+    match host::package::package_dir(&guest_for(dir), dir, PoolLimits::default()).await {
         Ok(_) => panic!("{} was packaged", dir.display()),
         Err(e) => format!("{e:#}"),
     }
@@ -112,25 +112,60 @@ async fn a_manifest_that_does_not_load_fails_packaging_with_its_reason() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-/// The model-less guest cannot be snapshotted without a bundle, and serves a clear 500
-/// when run as it is.
+/// The model-less guests cannot be snapshotted without a bundle, and serve a clear 500
+/// when run as they are.
 #[tokio::test(flavor = "multi_thread")]
-async fn the_unpackaged_guest_says_it_has_no_model() {
-    let rt = Runtime::load(Path::new(host::guests::GUEST), PoolLimits::default())
-        .await
-        .unwrap();
-    let srv = host::server::spawn(std::sync::Arc::new(rt), "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let reply = common::request(srv.addr, "GET", "/health", &[], "").await;
-    assert_eq!(reply.status, 500);
+async fn the_unpackaged_guests_say_they_have_no_model() {
+    for guest in [host::guests::GUEST, host::guests::TABULAR_GUEST] {
+        let rt = Runtime::load(Path::new(guest), PoolLimits::default())
+            .await
+            .unwrap();
+        let srv = host::server::spawn(std::sync::Arc::new(rt), "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        let reply = common::request(srv.addr, "GET", "/health", &[], "").await;
+        assert_eq!(reply.status, 500, "{guest}");
+        assert!(
+            reply.json()["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("host package"),
+            "{guest}: {:?}",
+            reply.json()
+        );
+    }
+}
+
+/// Tabular bundles go into the tabular guest: a fraction of the full guest's size, with
+/// the same answers (every other test serves them so). A network bundle given to it is
+/// refused at packaging, naming what that guest serves.
+#[tokio::test(flavor = "multi_thread")]
+async fn tabular_bundles_get_the_small_guest_and_it_refuses_networks() {
+    let full = std::fs::metadata(host::guests::GUEST).unwrap().len();
+    let tabular = std::fs::metadata(host::guests::TABULAR_GUEST)
+        .unwrap()
+        .len();
+    eprintln!("guest {full} bytes, tabular guest {tabular} bytes");
     assert!(
-        reply.json()["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("host package"),
-        "{:?}",
-        reply.json()
+        tabular * 4 < full,
+        "tabular guest {tabular} vs {full} bytes"
+    );
+    for dir in host::guests::bundle_dirs() {
+        assert_eq!(host::guests::for_bundle(&dir), host::guests::TABULAR_GUEST);
+    }
+    let network = host::guests::bundle_dirs_of_kind("file-type")
+        .into_iter()
+        .next()
+        .expect("a file-type bundle under models/");
+    assert_eq!(host::guests::for_bundle(&network), host::guests::GUEST);
+    let small = std::fs::read(host::guests::TABULAR_GUEST).unwrap();
+    let err = match host::package::package_dir(&small, &network, PoolLimits::default()).await {
+        Ok(_) => panic!("the tabular guest packaged {}", network.display()),
+        Err(e) => format!("{e:#}"),
+    };
+    assert!(
+        err.contains("not supported by this build (it serves: tabular)"),
+        "{err}"
     );
 }
 

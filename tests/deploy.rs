@@ -115,7 +115,7 @@ async fn serve(file: &Path) -> Running {
         },
         env: limits.guest_env(),
         drift: DriftConfig::default(),
-        guest: guests::GUEST.into(),
+        guest: None,
     };
     let reloader = Reloader::new(file.to_path_buf(), loader);
     let deployment = reloader

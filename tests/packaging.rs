@@ -55,13 +55,13 @@ async fn check_over_http(dir: &Path, runtime: host::Runtime) -> f64 {
 async fn every_supported_pipeline_is_packaged_verified_and_served() {
     let cases = case_bundles();
     assert!(cases.len() >= 20, "only {} cases generated", cases.len());
-    let guest = common::guest();
     let mut report = Vec::new();
     for dir in &cases {
         let t = std::time::Instant::now();
-        let packaged = host::package::package_dir(&guest, dir, PoolLimits::default())
-            .await
-            .unwrap_or_else(|e| panic!("packaging {}: {e:#}", dir.display()));
+        let packaged =
+            host::package::package_dir(&common::guest_for(dir), dir, PoolLimits::default())
+                .await
+                .unwrap_or_else(|e| panic!("packaging {}: {e:#}", dir.display()));
         let package_time = t.elapsed();
         let worst = check_over_http(dir, packaged.runtime).await;
         report.push(format!(

@@ -30,7 +30,7 @@ fn input(
 
 fn benches(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let guest = std::fs::read(guests::GUEST).unwrap();
+    let guest = std::fs::read(guests::TABULAR_GUEST).unwrap();
     for dir in guests::bundle_dirs() {
         let name = dir.file_name().unwrap().to_string_lossy().to_string();
         let (row, instances) = input(&dir);

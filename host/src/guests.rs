@@ -19,6 +19,16 @@ pub fn bundle_dirs() -> Vec<PathBuf> {
     bundle_dirs_of_kind("tabular")
 }
 
+/// The guest a bundle in `dir` is packaged into unless another is named: the tabular
+/// build for tabular bundles (no tract, tokenizer or image decoders: a fraction of the
+/// size), the full guest for the network kinds.
+pub fn for_bundle(dir: &std::path::Path) -> &'static str {
+    match bundle_kind(dir).as_deref() {
+        Some("tabular") => TABULAR_GUEST,
+        _ => GUEST,
+    }
+}
+
 /// Every bundle directory under `models/` whose manifest says `kind`, sorted.
 pub fn bundle_dirs_of_kind(kind: &str) -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(MODELS_DIR)

@@ -214,7 +214,7 @@ impl ComponentArg {
         if !path.is_dir() {
             return Runtime::load(&path, limits).await;
         }
-        let guest = read_guest(None)?;
+        let guest = read_guest(None, &path)?;
         let t = std::time::Instant::now();
         let packaged = host::package::package_dir(&guest, &path, limits).await?;
         match &packaged.verdict {
@@ -227,9 +227,9 @@ impl ComponentArg {
     }
 }
 
-/// The model-less guest's bytes.
-fn read_guest(path: Option<&Path>) -> Result<Vec<u8>> {
-    let path = path.unwrap_or(Path::new(guests::GUEST));
+/// The model-less guest's bytes: the one named, else the one for the bundle's kind.
+fn read_guest(path: Option<&Path>, bundle: &Path) -> Result<Vec<u8>> {
+    let path = path.unwrap_or(Path::new(guests::for_bundle(bundle)));
     std::fs::read(path).with_context(|| format!("reading the guest {}", path.display()))
 }
 
@@ -271,7 +271,7 @@ fn main() -> Result<()> {
                 data: data.as_deref(),
                 target: target.as_deref(),
                 tolerance,
-                guest: Path::new(guests::GUEST),
+                guest: None,
             };
             match rt.block_on(host::validate::run(&request)) {
                 Ok(report) => {
@@ -304,10 +304,11 @@ fn main() -> Result<()> {
             knobs,
             json,
         } => {
+            let bundle_dir = bundle_dir.unwrap_or_else(|| guests::bundle_dir(&bundle));
             let opts = host::bench::BenchOptions {
                 batch_sizes,
-                guest: guests::GUEST.into(),
-                bundle_dir: bundle_dir.unwrap_or_else(|| guests::bundle_dir(&bundle)),
+                guest: guests::for_bundle(&bundle_dir).into(),
+                bundle_dir,
                 iterations,
                 http_duration: std::time::Duration::from_secs_f64(http_seconds),
                 concurrency,
@@ -389,7 +390,7 @@ async fn serve(
                     pool,
                     env,
                     drift,
-                    guest: guests::GUEST.into(),
+                    guest: None,
                 },
             );
             let deployment = reloader.load(None).await?;
@@ -575,7 +576,7 @@ async fn info(component: &ComponentArg) -> Result<()> {
 }
 
 async fn package(bundle: &Path, output: &Path, guest: Option<&Path>) -> Result<()> {
-    let guest = read_guest(guest)?;
+    let guest = read_guest(guest, bundle)?;
     let t = std::time::Instant::now();
     let packaged = host::package::package_dir(&guest, bundle, PoolLimits::default())
         .await

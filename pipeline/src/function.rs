@@ -5,15 +5,15 @@
 
 use crate::api::ApiError;
 use crate::bundle::{self, Bundle};
-use crate::events::{self, EventContext, InputLogging, Outcome};
-use crate::filetype::FileTypeService;
-use crate::filetype::manifest::KIND as FILE_TYPE;
-use crate::image::ImageService;
-use crate::image::manifest::KIND as IMAGE;
+use crate::events::{InputLogging, Outcome};
+#[cfg(feature = "networks")]
+use crate::filetype::{FileTypeService, manifest::KIND as FILE_TYPE};
+#[cfg(feature = "networks")]
+use crate::image::{ImageService, manifest::KIND as IMAGE};
 use crate::manifest;
 use crate::service::{self, InstanceInfo, LoadError, Response, Route, Service};
-use crate::text::TextService;
-use crate::text::manifest::KIND as TEXT;
+#[cfg(feature = "networks")]
+use crate::text::{TextService, manifest::KIND as TEXT};
 
 // One per process, in a static: the variants' sizes do not matter.
 #[allow(clippy::large_enum_variant)]
@@ -21,10 +21,13 @@ use crate::text::manifest::KIND as TEXT;
 pub enum Function {
     /// `kind: "tabular"`: schema, column programs, our estimators.
     Tabular(Service),
+    #[cfg(feature = "networks")]
     /// `kind: "file-type"`: magika's detector on raw bytes (tract).
     FileType(Box<FileTypeService>),
+    #[cfg(feature = "networks")]
     /// `kind: "text"`: a sentence embedder (tokenizer + tract + pooling).
     Text(Box<TextService>),
+    #[cfg(feature = "networks")]
     /// `kind: "image"`: an image classifier (decode + Pillow's preprocessing + tract).
     Image(Box<ImageService>),
 }
@@ -35,8 +38,11 @@ impl Function {
     pub fn load(bundle: &Bundle) -> Result<Self, LoadError> {
         let kind = manifest::kind_of(bundle.require(bundle::MANIFEST)?)?;
         match kind.as_str() {
+            #[cfg(feature = "networks")]
             FILE_TYPE => Ok(Function::FileType(Box::new(FileTypeService::load(bundle)?))),
+            #[cfg(feature = "networks")]
             TEXT => Ok(Function::Text(Box::new(TextService::load(bundle)?))),
+            #[cfg(feature = "networks")]
             IMAGE => Ok(Function::Image(Box::new(ImageService::load(bundle)?))),
             _ => Ok(Function::Tabular(Service::load(bundle)?)),
         }
@@ -54,6 +60,8 @@ impl Function {
         }
     }
 
+    // Without the network kinds, `Tabular` is the only variant.
+    #[allow(unreachable_patterns)]
     pub fn tabular(&self) -> Option<&Service> {
         match self {
             Function::Tabular(s) => Some(s),
@@ -61,6 +69,7 @@ impl Function {
         }
     }
 
+    #[cfg(feature = "networks")]
     pub fn file_type(&self) -> Option<&FileTypeService> {
         match self {
             Function::FileType(s) => Some(s),
@@ -68,6 +77,7 @@ impl Function {
         }
     }
 
+    #[cfg(feature = "networks")]
     pub fn text(&self) -> Option<&TextService> {
         match self {
             Function::Text(s) => Some(s),
@@ -75,6 +85,7 @@ impl Function {
         }
     }
 
+    #[cfg(feature = "networks")]
     pub fn image(&self) -> Option<&ImageService> {
         match self {
             Function::Image(s) => Some(s),
@@ -85,8 +96,11 @@ impl Function {
     pub fn name(&self) -> &str {
         match self {
             Function::Tabular(s) => &s.manifest().name,
+            #[cfg(feature = "networks")]
             Function::FileType(s) => &s.manifest().name,
+            #[cfg(feature = "networks")]
             Function::Text(s) => &s.manifest().name,
+            #[cfg(feature = "networks")]
             Function::Image(s) => &s.manifest().name,
         }
     }
@@ -94,8 +108,11 @@ impl Function {
     pub fn version(&self) -> &str {
         match self {
             Function::Tabular(s) => &s.manifest().version,
+            #[cfg(feature = "networks")]
             Function::FileType(s) => &s.manifest().version,
+            #[cfg(feature = "networks")]
             Function::Text(s) => &s.manifest().version,
+            #[cfg(feature = "networks")]
             Function::Image(s) => &s.manifest().version,
         }
     }
@@ -104,8 +121,11 @@ impl Function {
     pub fn labels(&self) -> &[String] {
         match self {
             Function::Tabular(s) => &s.manifest().labels,
+            #[cfg(feature = "networks")]
             Function::FileType(s) => s.labels(),
+            #[cfg(feature = "networks")]
             Function::Image(s) => s.labels(),
+            #[cfg(feature = "networks")]
             Function::Text(_) => &[],
         }
     }
@@ -120,8 +140,11 @@ impl Function {
     ) -> Result<Route, ApiError> {
         match self {
             Function::Tabular(_) => service::route(method, path, content_type),
+            #[cfg(feature = "networks")]
             Function::FileType(s) => s.route(method, path),
+            #[cfg(feature = "networks")]
             Function::Text(s) => s.route(method, path, content_type),
+            #[cfg(feature = "networks")]
             Function::Image(s) => s.route(method, path, content_type),
         }
     }
@@ -134,8 +157,11 @@ impl Function {
     ) -> (Response, Outcome) {
         match self {
             Function::Tabular(s) => s.respond_with_outcome(route, body, instance),
+            #[cfg(feature = "networks")]
             Function::FileType(s) => s.respond_with_outcome(route, body, instance),
+            #[cfg(feature = "networks")]
             Function::Text(s) => s.respond_with_outcome(route, body, instance),
+            #[cfg(feature = "networks")]
             Function::Image(s) => s.respond_with_outcome(route, body, instance),
         }
     }
@@ -179,18 +205,38 @@ impl Function {
         latency_us: u64,
         logging: InputLogging,
     ) -> String {
-        let baselines = match self {
-            Function::Tabular(s) => {
-                return s.event_line(
-                    outcome, route, status, request_id, ts_unix_ms, latency_us, logging,
-                );
+        match self {
+            Function::Tabular(s) => s.event_line(
+                outcome, route, status, request_id, ts_unix_ms, latency_us, logging,
+            ),
+            #[cfg(feature = "networks")]
+            _ => {
+                self.network_event_line(outcome, route, status, request_id, ts_unix_ms, latency_us)
             }
+        }
+    }
+
+    /// A network kind's event: its summaries are numbers, never the content, and are
+    /// always bucketed.
+    #[cfg(feature = "networks")]
+    #[allow(clippy::too_many_arguments)]
+    fn network_event_line(
+        &self,
+        outcome: &Outcome,
+        route: &str,
+        status: u16,
+        request_id: &str,
+        ts_unix_ms: u64,
+        latency_us: u64,
+    ) -> String {
+        let baselines = match self {
+            Function::Tabular(s) => s.baselines(),
             Function::FileType(s) => s.baselines(),
             Function::Text(s) => s.baselines(),
             Function::Image(s) => s.baselines(),
         };
         let none = |_: usize| -> &[String] { &[] };
-        let cx = EventContext {
+        let cx = crate::events::EventContext {
             ts_unix_ms,
             request_id,
             route,
@@ -201,7 +247,6 @@ impl Function {
             labels: self.labels(),
             categories: &none,
         };
-        // A network kind's summaries are numbers, never the content: always bucketed.
-        events::event_line(&cx, outcome, baselines, InputLogging::Buckets)
+        crate::events::event_line(&cx, outcome, baselines, InputLogging::Buckets)
     }
 }

@@ -11,10 +11,13 @@ pub mod bundle;
 pub mod drift;
 pub mod estimator;
 pub mod events;
+#[cfg(feature = "networks")]
 pub mod filetype;
 pub mod function;
+#[cfg(feature = "networks")]
 pub mod image;
 pub mod manifest;
+#[cfg(feature = "networks")]
 pub mod network;
 pub mod openapi;
 pub mod postprocess;
@@ -24,6 +27,7 @@ pub mod reference;
 pub mod routes;
 pub mod schema;
 pub mod service;
+#[cfg(feature = "networks")]
 pub mod text;
 pub mod v2;
 

@@ -66,12 +66,16 @@ pub struct Thresholds {
 }
 
 /// The bundle kinds this build serves.
-pub const KINDS: [&str; 4] = [
+#[cfg(feature = "networks")]
+pub const KINDS: &[&str] = &[
     "tabular",
     crate::filetype::manifest::KIND,
     crate::text::manifest::KIND,
     crate::image::manifest::KIND,
 ];
+/// The bundle kinds this build serves (built without the `networks` feature).
+#[cfg(not(feature = "networks"))]
+pub const KINDS: &[&str] = &["tabular"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -298,7 +302,8 @@ pub enum ManifestError {
     )]
     Version(u32),
     #[error(
-        "manifest.json: kind {0:?} is not supported by this build (it serves: tabular, file-type, text)"
+        "manifest.json: kind {0:?} is not supported by this build (it serves: {kinds})",
+        kinds = KINDS.join(", ")
     )]
     Kind(String),
     #[error("manifest.json: features[{feature}]: {problem}")]

@@ -26,6 +26,7 @@ pub enum LoadError {
     Manifest(#[from] ManifestError),
     #[error(transparent)]
     Model(#[from] ModelError),
+    #[cfg(feature = "networks")]
     #[error(transparent)]
     Network(#[from] crate::network::NetworkError),
     /// A side file (non-tabular kinds) that does not say what it must.
@@ -52,6 +53,7 @@ pub enum Route {
     V2(v2::Route),
     /// `/predict` of an image function: how the body carries the images, how many
     /// classes to list (from the request head).
+    #[cfg(feature = "networks")]
     PredictImage(crate::image::request::ImageRoute),
 }
 
@@ -59,7 +61,9 @@ impl Route {
     /// Whether answering reads the request body.
     pub fn reads_body(&self) -> bool {
         match self {
-            Route::Predict | Route::PredictImage(_) => true,
+            Route::Predict => true,
+            #[cfg(feature = "networks")]
+            Route::PredictImage(_) => true,
             Route::V2(r) => r.reads_body(),
             _ => false,
         }
@@ -367,6 +371,7 @@ impl Service {
                 .expect("plain JSON"),
             ),
             // `route` never picks it for this kind.
+            #[cfg(feature = "networks")]
             Route::PredictImage(_) => ApiError::not_found("/predict").into(),
         };
         (response, Outcome::default())

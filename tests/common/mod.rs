@@ -49,7 +49,7 @@ pub async fn runtime(bundle: &str) -> Arc<Runtime> {
     if let Some(rt) = map.get(&dir) {
         return rt.clone();
     }
-    let packaged = host::package::package_dir(&guest(), &dir, PoolLimits::default())
+    let packaged = host::package::package_dir(&guest_for(&dir), &dir, PoolLimits::default())
         .await
         .unwrap_or_else(|e| panic!("packaging {}: {e:#}", dir.display()));
     let rt = Arc::new(packaged.runtime);
@@ -68,7 +68,7 @@ pub fn unique() -> String {
 /// The packaged component of `bundle` as a `.wasm` file (for other runtimes and `.cwasm`).
 pub async fn packaged_wasm(bundle: &str) -> PathBuf {
     let dir = bundle_dir(bundle);
-    let packaged = host::package::package_dir(&guest(), &dir, PoolLimits::default())
+    let packaged = host::package::package_dir(&guest_for(&dir), &dir, PoolLimits::default())
         .await
         .unwrap();
     let out = std::env::temp_dir().join(format!(
@@ -80,9 +80,10 @@ pub async fn packaged_wasm(bundle: &str) -> PathBuf {
     out
 }
 
-/// The model-less guest's bytes.
-pub fn guest() -> Vec<u8> {
-    std::fs::read(guests::GUEST).unwrap()
+/// The model-less guest a bundle in `dir` is packaged into (`host package`'s choice: the
+/// tabular build for tabular bundles).
+pub fn guest_for(dir: &std::path::Path) -> Vec<u8> {
+    std::fs::read(guests::for_bundle(dir)).unwrap()
 }
 
 pub fn bundle_dir(bundle: &str) -> PathBuf {

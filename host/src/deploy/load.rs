@@ -24,8 +24,9 @@ pub struct Loader {
     /// Environment of every instance (`ServeLimits::guest_env`, raw-input logging).
     pub env: Vec<(String, String)>,
     pub drift: DriftConfig,
-    /// The model-less guest bundles are packaged into.
-    pub guest: PathBuf,
+    /// The model-less guest bundles are packaged into (`None`: the one for each
+    /// bundle's kind, `guests::for_bundle`).
+    pub guest: Option<PathBuf>,
 }
 
 impl Loader {
@@ -110,8 +111,12 @@ impl Loader {
         if !component.is_dir() {
             return Runtime::load(component, self.pool).await;
         }
-        let guest = std::fs::read(&self.guest)
-            .with_context(|| format!("reading the guest {}", self.guest.display()))?;
+        let guest = self
+            .guest
+            .clone()
+            .unwrap_or_else(|| crate::guests::for_bundle(component).into());
+        let guest = std::fs::read(&guest)
+            .with_context(|| format!("reading the guest {}", guest.display()))?;
         let t = std::time::Instant::now();
         let packaged = crate::package::package_dir(&guest, component, self.pool).await?;
         tracing::info!(bundle = %component.display(), ms = t.elapsed().as_millis() as u64, cached = packaged.verdict.is_none(), "packaged and verified");

@@ -48,8 +48,9 @@ pub struct Operand {
 }
 
 impl Operand {
-    pub async fn load(path: &Path, guest: &Path) -> Result<Self> {
+    pub async fn load(path: &Path, guest: Option<&Path>) -> Result<Self> {
         let (runtime, reference_rows) = if path.is_dir() {
+            let guest = guest.unwrap_or(Path::new(crate::guests::for_bundle(path)));
             let guest = std::fs::read(guest)
                 .with_context(|| format!("reading the guest {}", guest.display()))?;
             let packaged = crate::package::package_dir(&guest, path, PoolLimits::default()).await?;
@@ -187,7 +188,8 @@ pub struct Request<'a> {
     /// Accuracy, ROC AUC and R² may drop by this much (absolute); log loss, RMSE and MAE
     /// may grow by this share of the current value.
     pub tolerance: f64,
-    pub guest: &'a Path,
+    /// The guest bundles are packaged into (`None`: the one for each bundle's kind).
+    pub guest: Option<&'a Path>,
 }
 
 pub async fn run(req: &Request<'_>) -> Result<Report> {

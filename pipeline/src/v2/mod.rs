@@ -7,6 +7,7 @@
 
 pub mod binary;
 mod bounded_json;
+#[cfg(feature = "networks")]
 pub mod bytes_input;
 mod infer;
 pub mod wire;
