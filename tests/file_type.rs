@@ -19,6 +19,7 @@ fn hex(b: &[u8]) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_component_and_the_pipeline_answer_like_the_package_on_the_corpus() {
+    let _serial = common::NETWORKS_ONE_AT_A_TIME.lock().await;
     let bundles = file_type_bundles();
     assert!(!bundles.is_empty(), "no file-type bundle under models/");
     for bundle in bundles {
@@ -95,6 +96,7 @@ async fn the_component_and_the_pipeline_answer_like_the_package_on_the_corpus() 
 /// against the bundle's reference samples (models/drift_baseline.py).
 #[tokio::test(flavor = "multi_thread")]
 async fn drift_watches_file_sizes_and_the_type_mix() {
+    let _serial = common::NETWORKS_ONE_AT_A_TIME.lock().await;
     for bundle in file_type_bundles() {
         let path = common::bundle_dir(&bundle).join("reference.json");
         let reference = FileTypeReference::from_json(&std::fs::read(path).unwrap()).unwrap();

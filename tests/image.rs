@@ -24,9 +24,9 @@ fn reference(bundle: &str) -> ImageReference {
     ImageReference::read(&dir, &std::fs::read(dir.join("reference.json")).unwrap()).unwrap()
 }
 
-/// The tests of this file one at a time: each image runs a network for tens of
+/// One at a time with the other network tests: each image runs a network for tens of
 /// milliseconds of both cores.
-static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+use common::NETWORKS_ONE_AT_A_TIME as ONE_AT_A_TIME;
 
 async fn post_image(
     addr: SocketAddr,

@@ -20,9 +20,8 @@ fn reference(bundle: &str) -> TextReference {
     TextReference::from_json(&std::fs::read(&path).unwrap()).unwrap()
 }
 
-/// The tests of this file one at a time: each request may take a second of both cores,
-/// and the host's deadline is 2 s.
-static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+/// One at a time with the other network tests (common::NETWORKS_ONE_AT_A_TIME).
+use common::NETWORKS_ONE_AT_A_TIME as ONE_AT_A_TIME;
 
 /// The samples in requests of at most 16 texts and `MAX_REQUEST_TOKENS` tokens.
 fn requests(samples: &[Sample]) -> Vec<&[Sample]> {

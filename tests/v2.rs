@@ -653,6 +653,7 @@ async fn tritonclient_http_against_the_component() {
 /// package's answer (tests/tools/v2_client.py `network_kind`).
 #[tokio::test(flavor = "multi_thread")]
 async fn tritonclient_http_against_the_network_kinds() {
+    let _serial = common::NETWORKS_ONE_AT_A_TIME.lock().await;
     let mut bundles = common::file_type_bundles();
     bundles.extend(common::text_bundles());
     bundles.extend(common::image_bundles());

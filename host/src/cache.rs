@@ -53,21 +53,75 @@ impl Cache {
         }
     }
 
-    /// The entry's path, if it exists.
+    /// The entry's path, if it exists (marked as used: eviction takes the least recently
+    /// used first).
     pub fn get(&self, key: &Key, ext: &str) -> Option<PathBuf> {
         let p = self.path(key, ext);
-        p.is_file().then_some(p)
+        if !p.is_file() {
+            return None;
+        }
+        if let Ok(f) = std::fs::File::options().append(true).open(&p) {
+            let _ = f.set_modified(std::time::SystemTime::now());
+        }
+        Some(p)
     }
 
-    /// Writes an entry (atomically) and returns its path.
+    /// Writes an entry (atomically) and returns its path; then evicts the least recently
+    /// used entries while the cache holds more than its budget.
     pub fn put(&self, key: &Key, ext: &str, bytes: &[u8]) -> Result<PathBuf> {
         let p = self.path(key, ext);
         write_atomically(&p, bytes)?;
+        evict_beyond(&self.dir, budget(), Some(&p));
         Ok(p)
     }
 
     fn path(&self, key: &Key, ext: &str) -> PathBuf {
         self.dir.join(format!("{}.{ext}", key.hex()))
+    }
+}
+
+/// Most bytes the cache keeps of packaged and compiled components
+/// (`MLFN_CACHE_MAX_BYTES`, default 4 GiB: a network's component and its machine code
+/// are ~0.5 GB, a tabular one's a few MB). Nothing in it is needed for correctness.
+pub const DEFAULT_BUDGET: u64 = 4 << 30;
+
+/// Most bytes of compiled functions (`functions/`) kept: ~one guest's worth, several times.
+const FUNCTIONS_BUDGET: u64 = 1 << 30;
+
+fn budget() -> u64 {
+    std::env::var("MLFN_CACHE_MAX_BYTES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(DEFAULT_BUDGET)
+}
+
+/// Deletes the least recently used files of `dir` (not its subdirectories, not `keep`)
+/// until the rest fit in `budget` bytes. Best effort: another process may be doing the
+/// same, and an entry a running host has mapped stays readable to it once unlinked.
+pub fn evict_beyond(dir: &Path, budget: u64, keep: Option<&Path>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut files: Vec<(std::time::SystemTime, u64, PathBuf)> = entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let meta = e.metadata().ok()?;
+            let modified = meta.modified().ok()?;
+            meta.is_file().then(|| (modified, meta.len(), e.path()))
+        })
+        .collect();
+    let mut total: u64 = files.iter().map(|(_, len, _)| len).sum();
+    if total <= budget {
+        return;
+    }
+    files.sort();
+    for (_, len, path) in files {
+        if total <= budget {
+            break;
+        }
+        if Some(path.as_path()) != keep && std::fs::remove_file(&path).is_ok() {
+            total -= len;
+        }
     }
 }
 
@@ -155,6 +209,8 @@ impl FunctionCache {
         let cache = Cache::open()?;
         let dir = cache.dir.join("functions");
         std::fs::create_dir_all(&dir).ok()?;
+        // Once per engine, not per function: a guest compiles tens of thousands.
+        evict_beyond(&dir, FUNCTIONS_BUDGET, None);
         Some(std::sync::Arc::new(FunctionCache { dir }))
     }
 
@@ -170,5 +226,41 @@ impl wasmtime::CacheStore for FunctionCache {
 
     fn insert(&self, key: &[u8], value: Vec<u8>) -> bool {
         write_atomically(&self.path(key), &value).is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eviction_takes_the_least_recently_used_until_the_rest_fit() {
+        let dir = std::env::temp_dir().join(format!("mlfn-evict-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("functions")).unwrap();
+        let now = std::time::SystemTime::now();
+        let file = |name: &str, len: usize, age_s: u64| {
+            let p = dir.join(name);
+            std::fs::write(&p, vec![0u8; len]).unwrap();
+            let f = std::fs::File::options().append(true).open(&p).unwrap();
+            f.set_modified(now - std::time::Duration::from_secs(age_s))
+                .unwrap();
+            p
+        };
+        let oldest = file("a.wasm", 400, 30);
+        let kept = file("b.cwasm", 400, 20);
+        let newest = file("c.wasm", 400, 10);
+        // 1200 bytes in a budget of 900: the oldest goes, unless it is the one kept.
+        evict_beyond(&dir, 900, Some(&oldest));
+        assert!(oldest.exists() && !kept.exists() && newest.exists());
+        evict_beyond(&dir, 900, None);
+        assert!(oldest.exists() && newest.exists(), "already within budget");
+        evict_beyond(&dir, 0, None);
+        assert!(!oldest.exists() && !newest.exists());
+        assert!(
+            dir.join("functions").is_dir(),
+            "subdirectories are not entries"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -57,6 +57,11 @@ pub async fn runtime(bundle: &str) -> Arc<Runtime> {
     rt
 }
 
+/// The tests that run networks on every reference sample or on the costliest accepted
+/// requests take turns (image, text, file-type, V2 on them): two at once on two cores
+/// could push a request past its 2 s deadline. The other tests still run beside them.
+pub static NETWORKS_ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// A part of a temporary file's name that no other test uses: the tests share one
 /// process, so the process id alone would not do.
 pub fn unique() -> String {
