@@ -244,9 +244,10 @@ mod tests {
     use crate::testdata;
 
     fn event(s: &Service, body: &str, logging: InputLogging) -> serde_json::Value {
+        let f = crate::Function::Tabular(s.clone());
         let (r, outcome) =
-            s.respond_with_outcome(Route::Predict, body.as_bytes(), InstanceInfo::default());
-        let line = s.event_line(
+            f.respond_with_outcome(Route::Predict, body.as_bytes(), InstanceInfo::default());
+        let line = f.event_line(
             &outcome,
             "/predict",
             r.status,

@@ -5,7 +5,8 @@
 
 use crate::api::ApiError;
 use crate::bundle::{self, Bundle};
-use crate::events::{InputLogging, Outcome};
+use crate::drift::Baselines;
+use crate::events::{self, EventContext, InputLogging, Outcome};
 #[cfg(feature = "networks")]
 use crate::filetype::{FileTypeService, manifest::KIND as FILE_TYPE};
 #[cfg(feature = "networks")]
@@ -205,38 +206,16 @@ impl Function {
         latency_us: u64,
         logging: InputLogging,
     ) -> String {
-        match self {
-            Function::Tabular(s) => s.event_line(
-                outcome, route, status, request_id, ts_unix_ms, latency_us, logging,
-            ),
-            #[cfg(feature = "networks")]
-            _ => {
-                self.network_event_line(outcome, route, status, request_id, ts_unix_ms, latency_us)
-            }
-        }
-    }
-
-    /// A network kind's event: its summaries are numbers, never the content, and are
-    /// always bucketed.
-    #[cfg(feature = "networks")]
-    #[allow(clippy::too_many_arguments)]
-    fn network_event_line(
-        &self,
-        outcome: &Outcome,
-        route: &str,
-        status: u16,
-        request_id: &str,
-        ts_unix_ms: u64,
-        latency_us: u64,
-    ) -> String {
-        let baselines = match self {
-            Function::Tabular(s) => s.baselines(),
-            Function::FileType(s) => s.baselines(),
-            Function::Text(s) => s.baselines(),
-            Function::Image(s) => s.baselines(),
+        let tabular = self.tabular();
+        // Raw values name their category by the schema; a network kind's summaries are
+        // numbers, never the content, and always bucketed.
+        let categories = |f: usize| tabular.map_or(&[][..], |s| s.schema().categories(f));
+        let logging = if tabular.is_some() {
+            logging
+        } else {
+            InputLogging::Buckets
         };
-        let none = |_: usize| -> &[String] { &[] };
-        let cx = crate::events::EventContext {
+        let cx = EventContext {
             ts_unix_ms,
             request_id,
             route,
@@ -245,8 +224,22 @@ impl Function {
             model: self.name(),
             version: self.version(),
             labels: self.labels(),
-            categories: &none,
+            categories: &categories,
         };
-        crate::events::event_line(&cx, outcome, baselines, InputLogging::Buckets)
+        events::event_line(&cx, outcome, self.baselines(), logging)
+    }
+
+    /// What events bucket inputs against: a tabular bundle's feature and prediction
+    /// baselines, a network kind's summary baselines (`drift` in its manifest).
+    pub fn baselines(&self) -> &Baselines {
+        match self {
+            Function::Tabular(s) => s.baselines(),
+            #[cfg(feature = "networks")]
+            Function::FileType(s) => s.baselines(),
+            #[cfg(feature = "networks")]
+            Function::Text(s) => s.baselines(),
+            #[cfg(feature = "networks")]
+            Function::Image(s) => s.baselines(),
+        }
     }
 }

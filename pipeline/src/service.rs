@@ -8,7 +8,7 @@ use crate::api::{self, ApiError};
 use crate::bundle::{self, Bundle, BundleError};
 use crate::drift::Baselines;
 use crate::estimator::{Model, ModelError};
-use crate::events::{self, EventContext, InputLogging, Outcome};
+use crate::events::Outcome;
 use crate::manifest::{Manifest, ManifestError};
 use crate::openapi;
 use crate::postprocess::Prediction;
@@ -379,34 +379,6 @@ impl Service {
 
     pub fn baselines(&self) -> &Baselines {
         &self.baselines
-    }
-
-    /// The JSON line that records one request (see `events`).
-    #[allow(clippy::too_many_arguments)]
-    pub fn event_line(
-        &self,
-        outcome: &Outcome,
-        route: &str,
-        status: u16,
-        request_id: &str,
-        ts_unix_ms: u64,
-        latency_us: u64,
-        logging: InputLogging,
-    ) -> String {
-        let m = &self.manifest;
-        let categories = |f: usize| self.schema.categories(f);
-        let cx = EventContext {
-            ts_unix_ms,
-            request_id,
-            route,
-            status,
-            latency_us,
-            model: &m.name,
-            version: &m.version,
-            labels: &m.labels,
-            categories: &categories,
-        };
-        events::event_line(&cx, outcome, &self.baselines, logging)
     }
 
     /// Route and answer in one step, for callers that hold the whole body already.
