@@ -7,7 +7,9 @@
 # Per runtime: time from start until the port accepts, the first request's latency
 # (curl), then wrk over keep-alive connections posting one holdout row: c=1 (p50, p99,
 # req/s) and c=8 (req/s, p99), DURATION seconds each (default 10) after a 2 s warm-up.
-# Runtimes that are not installed are skipped and said so. Result table:
+# Runtimes that are not installed are skipped and said so. The first row is the floor of
+# this machine: host/examples/http_floor.rs, our serving threads answering a fixed body
+# without any instance. Result table:
 # bench/results/side_by_side.txt.
 #   DURATION=10 bench/side_by_side.sh
 set -euo pipefail
@@ -21,6 +23,7 @@ command -v wrk >/dev/null || { echo "wrk is needed (Debian package wrk)"; exit 2
 mkdir -p "$work"
 
 nice -n 19 cargo build --release -p host -q
+nice -n 19 cargo build --release -p host --example http_floor -q
 wasm="$work/breast-cancer.wasm"
 ./target/release/host package models/breast-cancer -o "$wasm" >/dev/null
 
@@ -107,6 +110,8 @@ run() {
   stop
 }
 
+# The floor: the same serving threads and hyper with a fixed answer and no instance.
+run "floor (hyper, no wasm)" ./target/release/examples/http_floor "127.0.0.1:$((port + 1))"
 run "host serve" ./target/release/host serve "$wasm" --listen "127.0.0.1:$((port + 1))"
 if [ -x "$tools/wasmtime" ]; then
   run "wasmtime serve -Scli" "$tools/wasmtime" serve -Scli --addr "127.0.0.1:$((port + 1))" "$wasm"

@@ -103,6 +103,21 @@ pub struct Stages {
     pub estimator_min_us: f64,
 }
 
+/// One `POST /predict` through the server's request path, in process and without a
+/// socket: what a request costs the host beyond the network (c=1, one thread).
+#[derive(Debug, Serialize)]
+pub struct RequestPath {
+    /// Fresh store (with its stderr pipe) + `wasi:http/proxy` instance, dropped unused.
+    pub instance: Percentiles,
+    /// `server::run_guest` + the whole response body + the instance dropped + the
+    /// telemetry record (event parsed, metrics, drift window): all a request costs.
+    pub request: Percentiles,
+    /// `Telemetry::record` alone, on a request's captured stderr.
+    pub telemetry: Percentiles,
+    /// Bytes of the instance's stderr (its event line).
+    pub event_bytes: usize,
+}
+
 #[derive(Debug, Serialize)]
 pub struct HttpRun {
     pub concurrency: usize,
@@ -136,6 +151,7 @@ pub struct Report {
     pub warm_native: Percentiles,
     pub wasm_over_native_p50: f64,
     pub batches: Vec<BatchTimes>,
+    pub request_path: RequestPath,
     pub http: Vec<HttpRun>,
     pub knobs: Vec<Knob>,
 }
@@ -230,8 +246,23 @@ pub async fn run(opts: &BenchOptions) -> Result<Report> {
     }
     let (warm_wasm, warm_native) = warm_times(&snap_rt, &service, &[row], opts.iterations).await?;
 
-    eprintln!("HTTP…");
     let body = serde_json::to_vec(&serde_json::json!({ "features": row }))?;
+    eprintln!("request path in process…");
+    // On a thread of its own with a single-threaded runtime, as a serving thread: the
+    // instance's task then runs where the request is, not on another worker.
+    let request_path = std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?
+                    .block_on(request_path_times(&snap_rt, &body, opts.iterations))
+            })
+            .join()
+            .expect("the request path benchmark does not panic")
+    })?;
+
+    eprintln!("HTTP…");
     let snap_rt = Arc::new(snap_rt);
     let mut http = Vec::new();
     for &c in &opts.concurrency {
@@ -282,6 +313,7 @@ pub async fn run(opts: &BenchOptions) -> Result<Report> {
         instance,
         warm_wasm,
         warm_native,
+        request_path,
         http,
         knobs,
     };
@@ -480,6 +512,65 @@ async fn instance_times(rt: &Runtime, input: &[Vec<Feature>], n: usize) -> Resul
     })
 }
 
+async fn request_path_times(rt: &Runtime, body: &[u8], n: usize) -> Result<RequestPath> {
+    use http_body_util::BodyExt;
+    let metadata = rt.metadata().await?;
+    let telemetry = crate::telemetry::Telemetry::new(
+        Some(&metadata.metadata_json),
+        crate::telemetry::DriftConfig::default(),
+    )?;
+    let limits = crate::server::ServeLimits::default();
+    let body = bytes::Bytes::copy_from_slice(body);
+    let request = || {
+        let req = hyper::Request::post("http://127.0.0.1/predict")
+            .header("content-type", "application/json")
+            .body(())
+            .expect("static request parts");
+        crate::server::full_request(req.into_parts().0, body.clone())
+    };
+    let (mut instance, mut whole, mut record_only) = (histogram(), histogram(), histogram());
+    let mut event = bytes::Bytes::new();
+    for _ in 0..n {
+        let t = Instant::now();
+        let mut store = rt.new_store_with(Some(wasmtime_wasi::p2::pipe::MemoryOutputPipe::new(
+            crate::server::STDERR_CAPACITY,
+        )));
+        let proxy = rt.proxy_pre().instantiate_async(&mut store).await?;
+        drop((proxy, store));
+        record(&mut instance, t.elapsed());
+
+        let t = Instant::now();
+        let (response, finished) =
+            match crate::server::run_guest(rt, &telemetry, limits, request()).await {
+                Ok(r) => r,
+                Err(_) => wasmtime::bail!("the guest failed a benchmark request"),
+            };
+        let status = response.status().as_u16();
+        response.into_body().collect().await?;
+        let (peak, stderr) = match finished {
+            Some(f) => f.await,
+            None => (None, bytes::Bytes::new()),
+        };
+        let seconds = t.elapsed().as_secs_f64();
+        telemetry.record("/predict", status, seconds, peak, &stderr);
+        record(&mut whole, t.elapsed());
+        if status != 200 {
+            wasmtime::bail!("a benchmark request was answered {status}");
+        }
+
+        let t = Instant::now();
+        telemetry.record("/predict", status, seconds, peak, &stderr);
+        record(&mut record_only, t.elapsed());
+        event = stderr;
+    }
+    Ok(RequestPath {
+        instance: Percentiles::of(&instance),
+        request: Percentiles::of(&whole),
+        telemetry: Percentiles::of(&record_only),
+        event_bytes: event.len(),
+    })
+}
+
 /// `concurrency` keep-alive connections, each sending `/predict` back to back for
 /// `duration`, against an in-process server on 127.0.0.1 (serving threads, as `host serve`).
 /// Each connection sends the `bodies` in turn, starting at its own offset.
@@ -603,6 +694,15 @@ pub fn print(r: &Report) {
             st.validate_p50_us, st.transform_p50_us, st.estimator_p50_us
         );
     }
+    let rp = &r.request_path;
+    println!("request path, in process, no socket:");
+    println!("  instance only      {}", p(&rp.instance));
+    println!("  whole request      {}", p(&rp.request));
+    println!(
+        "  telemetry record   {}  (event {} bytes)",
+        p(&rp.telemetry),
+        rp.event_bytes
+    );
     for h in &r.http {
         println!(
             "HTTP c={:<2} {:>7} req {:>8.0} req/s  {}  non-2xx {}",

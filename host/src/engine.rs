@@ -69,6 +69,11 @@ pub fn engine_with(limits: PoolLimits, allocator: Allocator, cow: bool) -> Resul
     config.memory_init_cow(cow);
     // Per-request deadlines (see runtime::start_epoch_ticker).
     config.epoch_interruption(true);
+    // `MLFN_PROFILE=perfmap`: name the compiled wasm functions for `perf` (/tmp/perf-PID.map;
+    // the guest's own names need a build that keeps its name section).
+    if std::env::var("MLFN_PROFILE").as_deref() == Ok("perfmap") {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     if allocator == Allocator::Pooling {
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     }

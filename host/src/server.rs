@@ -82,7 +82,7 @@ impl ServeLimits {
 }
 
 /// Captured stderr per instance: events are small; a runaway guest is cut off here.
-const STDERR_CAPACITY: usize = 1 << 20;
+pub(crate) const STDERR_CAPACITY: usize = 1 << 20;
 
 pub struct Server {
     /// The running set of models and versions, swapped whole on reload.

@@ -12,7 +12,7 @@ use pipeline::Prediction;
 use pipeline::drift::Baselines;
 use pipeline::manifest::{Baseline, PredictionBaseline};
 use prometheus::{
-    GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
+    GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
 };
 use serde::Serialize;
 
@@ -53,6 +53,11 @@ pub struct Telemetry {
     out_of_range: IntCounterVec,
     invalid: IntCounterVec,
     feature_bins: IntCounterVec,
+    /// `feature_bins`' series by feature index, then bin: resolved once, so that a
+    /// request does not hash and look up a label pair per feature.
+    bin_counters: Vec<Vec<IntCounter>>,
+    /// `missing`'s series by input feature index, likewise.
+    missing_counters: Vec<IntCounter>,
     memory: HistogramVec,
     psi: GaugeVec,
     ks: GaugeVec,
@@ -212,7 +217,7 @@ impl Telemetry {
             Ok(g)
         };
         let latency_buckets = prometheus::exponential_buckets(50e-6, 2.0, 16)?; // 50 µs … 1.6 s
-        let t = Telemetry {
+        let mut t = Telemetry {
             requests: counter(
                 "requests_total",
                 "Requests by route and status",
@@ -295,6 +300,8 @@ impl Telemetry {
             config,
             baselines,
             window: Mutex::new(VecDeque::new()),
+            bin_counters: Vec::new(),
+            missing_counters: Vec::new(),
         };
         t.export_baselines()?;
         Ok(t)
@@ -302,8 +309,9 @@ impl Telemetry {
 
     /// Each feature's baseline share per bin as a constant gauge
     /// (`mlfn_feature_baseline_proportion{feature, bin}`), and every bin's counter at 0,
-    /// so that PromQL can compute PSI from rates (an absent bin would drop out of the sum).
-    fn export_baselines(&self) -> wasmtime::Result<()> {
+    /// so that PromQL can compute PSI from rates (an absent bin would drop out of the sum);
+    /// keeps the counters' handles (`bin_counters`, `missing_counters`).
+    fn export_baselines(&mut self) -> wasmtime::Result<()> {
         let baseline = GaugeVec::new(
             Opts::new(
                 "feature_baseline_proportion",
@@ -312,12 +320,18 @@ impl Telemetry {
             &["feature", "bin"],
         )?;
         for (f, name) in self.baselines.names().iter().enumerate() {
+            let mut counters = Vec::new();
             for (bin, share) in self.baselines.proportions(f).iter().enumerate() {
                 let labels = [name.as_str(), &bin.to_string()];
                 baseline.with_label_values(&labels).set(*share);
-                self.feature_bins.with_label_values(&labels);
+                counters.push(self.feature_bins.with_label_values(&labels));
             }
+            self.bin_counters.push(counters);
         }
+        self.missing_counters = self.baselines.names()[..self.baselines.inputs()]
+            .iter()
+            .map(|name| self.missing.with_label_values(&[name]))
+            .collect();
         self.registry.register(Box::new(baseline))?;
         Ok(())
     }
@@ -389,9 +403,9 @@ impl Telemetry {
             if b.len() != inputs || r.len() != inputs {
                 continue; // an event from another bundle: not ours to judge
             }
-            for (f, bin) in b.iter().enumerate() {
+            for (bin, missing) in b.iter().zip(&self.missing_counters) {
                 if bin.is_none() {
-                    self.missing.with_label_values(&[&names[f]]).inc();
+                    missing.inc();
                 }
             }
             // The prediction's pseudo-features, bucketed here from the event.
@@ -403,11 +417,9 @@ impl Telemetry {
                     r[f] = bucket.rank;
                 }
             }
-            for (f, bin) in b.iter().enumerate() {
-                if let Some(bin) = bin.filter(|b| usize::from(*b) < self.baselines.bins(f)) {
-                    self.feature_bins
-                        .with_label_values(&[names[f].as_str(), &bin.to_string()])
-                        .inc();
+            for (bin, counters) in b.iter().zip(&self.bin_counters) {
+                if let Some(counter) = bin.and_then(|bin| counters.get(usize::from(bin))) {
+                    counter.inc();
                 }
             }
             window.push_back((b, r));
