@@ -19,6 +19,8 @@ pub mod image;
 pub mod manifest;
 #[cfg(feature = "networks")]
 pub mod network;
+#[cfg(feature = "networks")]
+pub mod network_routes;
 pub mod openapi;
 pub mod postprocess;
 mod predict_body;

@@ -19,6 +19,7 @@ use crate::bundle::{self, Bundle};
 use crate::drift::{Baselines, NetworkDrift};
 use crate::events::{InputSummary, Outcome};
 use crate::network::{self, InputSpec, InputType, Network, NetworkError};
+use crate::network_routes::{self, NetworkFunction};
 use crate::postprocess::Prediction;
 use crate::routes;
 use crate::service::{InstanceInfo, LoadError, Response, Route};
@@ -152,20 +153,10 @@ impl FileTypeService {
         body: &[u8],
         instance: InstanceInfo,
     ) -> (Response, Outcome) {
-        let m = &self.manifest;
-        let response = match route {
-            Route::Predict => return self.predict(body, instance),
-            Route::Health => routes::health(&m.name, &m.version, instance),
-            Route::Metadata => Response::json(200, self.metadata.clone()),
-            Route::Index => routes::index(&m.name, &m.version),
-            Route::V2(r) => return crate::v2::respond_for(self, &r, body, instance.max_body_bytes),
-            // `route` never picks these for this kind.
-            Route::OpenApi | Route::PredictImage(_) => ApiError::not_found("").into(),
-        };
-        (response, Outcome::default())
+        network_routes::respond(self, route, body, instance)
     }
 
-    fn predict(&self, body: &[u8], instance: InstanceInfo) -> (Response, Outcome) {
+    fn predict_file(&self, body: &[u8], instance: InstanceInfo) -> (Response, Outcome) {
         let refuse = routes::refused;
         if body.is_empty() {
             return refuse(ApiError::empty_body());
@@ -307,4 +298,19 @@ fn public_metadata(m: &FileTypeManifest, c: &ModelConfig, labels: &[String]) -> 
         },
         "limits": {"max_body_bytes": api::MAX_BODY_BYTES},
     })
+}
+
+impl NetworkFunction for FileTypeService {
+    fn metadata_document(&self) -> &[u8] {
+        &self.metadata
+    }
+
+    fn predict(
+        &self,
+        route: Route,
+        body: &[u8],
+        instance: InstanceInfo,
+    ) -> Option<(Response, Outcome)> {
+        (route == Route::Predict).then(|| self.predict_file(body, instance))
+    }
 }

@@ -23,6 +23,7 @@ use crate::bundle::{self, Bundle};
 use crate::drift::{Baselines, NetworkDrift};
 use crate::events::{InputSummary, Outcome};
 use crate::network::{self, InputSpec, InputType, Network, NetworkError};
+use crate::network_routes::{self, NetworkFunction};
 use crate::postprocess::Prediction;
 use crate::routes;
 use crate::schema::FieldProblem;
@@ -221,20 +222,10 @@ impl ImageService {
         body: &[u8],
         instance: InstanceInfo,
     ) -> (Response, Outcome) {
-        let m = &self.manifest;
-        let response = match route {
-            Route::PredictImage(r) => return self.predict(r, body, instance),
-            Route::Health => routes::health(&m.name, &m.version, instance),
-            Route::Metadata => Response::json(200, self.metadata.clone()),
-            Route::Index => routes::index(&m.name, &m.version),
-            Route::V2(r) => return crate::v2::respond_for(self, &r, body, instance.max_body_bytes),
-            // `route` never picks these for this kind.
-            Route::Predict | Route::OpenApi => ApiError::not_found("").into(),
-        };
-        (response, Outcome::default())
+        network_routes::respond(self, route, body, instance)
     }
 
-    fn predict(
+    fn predict_image(
         &self,
         route: ImageRoute,
         body: &[u8],
@@ -463,6 +454,24 @@ fn public_metadata(
         "limits": {"max_body_bytes": api::MAX_BODY_BYTES, "max_images": request::MAX_IMAGES,
                    "max_pixels": limits.max_pixels, "max_side": limits.max_side},
     })
+}
+
+impl NetworkFunction for ImageService {
+    fn metadata_document(&self) -> &[u8] {
+        &self.metadata
+    }
+
+    fn predict(
+        &self,
+        route: Route,
+        body: &[u8],
+        instance: InstanceInfo,
+    ) -> Option<(Response, Outcome)> {
+        match route {
+            Route::PredictImage(r) => Some(self.predict_image(r, body, instance)),
+            _ => None,
+        }
+    }
 }
 
 #[cfg(test)]

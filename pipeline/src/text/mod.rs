@@ -20,6 +20,7 @@ use crate::drift::{Baselines, NetworkDrift};
 use crate::events::{InputSummary, Outcome};
 use crate::filetype::manifest::SideFile;
 use crate::network::{self, InputSpec, InputType, Network, NetworkError};
+use crate::network_routes::{self, NetworkFunction};
 use crate::routes;
 use crate::service::{InstanceInfo, LoadError, Response, Route};
 
@@ -155,19 +156,10 @@ impl TextService {
         body: &[u8],
         instance: InstanceInfo,
     ) -> (Response, Outcome) {
-        let m = &self.manifest;
-        let response = match route {
-            Route::Predict => return self.predict(body, instance),
-            Route::Health => routes::health(&m.name, &m.version, instance),
-            Route::Metadata => Response::json(200, self.metadata.clone()),
-            Route::Index => routes::index(&m.name, &m.version),
-            Route::V2(r) => return crate::v2::respond_for(self, &r, body, instance.max_body_bytes),
-            Route::OpenApi | Route::PredictImage(_) => ApiError::not_found("").into(),
-        };
-        (response, Outcome::default())
+        network_routes::respond(self, route, body, instance)
     }
 
-    fn predict(&self, body: &[u8], instance: InstanceInfo) -> (Response, Outcome) {
+    fn predict_texts(&self, body: &[u8], instance: InstanceInfo) -> (Response, Outcome) {
         let refuse = routes::refused;
         if body.len() > instance.max_body_bytes {
             return refuse(ApiError::payload_too_large(instance.max_body_bytes));
@@ -304,4 +296,19 @@ fn public_metadata(m: &TextManifest) -> serde_json::Value {
                    "max_text_bytes": request::MAX_TEXT_BYTES,
                    "max_request_tokens": request::MAX_REQUEST_TOKENS},
     })
+}
+
+impl NetworkFunction for TextService {
+    fn metadata_document(&self) -> &[u8] {
+        &self.metadata
+    }
+
+    fn predict(
+        &self,
+        route: Route,
+        body: &[u8],
+        instance: InstanceInfo,
+    ) -> Option<(Response, Outcome)> {
+        (route == Route::Predict).then(|| self.predict_texts(body, instance))
+    }
 }
