@@ -192,7 +192,12 @@ async fn main() -> Result<()> {
     let n: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(100);
     let http_seconds: u64 = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(10);
 
-    let guest = std::fs::read(guests::GUEST)?;
+    // MLFN_BENCH_GUEST: another build of the model-less guest (e.g. one that keeps its
+    // function names, for `MLFN_PROFILE=perfmap` under perf).
+    let guest = std::fs::read(
+        std::env::var_os("MLFN_BENCH_GUEST")
+            .map_or_else(|| PathBuf::from(guests::GUEST), PathBuf::from),
+    )?;
     println!("== {} ==", dir.display());
     println!("guest (model-less) component: {} bytes", guest.len());
     let bundle = host::package::read_bundle(&dir)?;
