@@ -7,37 +7,27 @@ use crate::routes;
 use crate::service::{InstanceInfo, Response, Route};
 use crate::v2::V2Model;
 
-/// What a network kind gives the shared routes: its name and version (through its V2
-/// model), its `/metadata` document and its `/predict`.
-pub trait NetworkFunction: V2Model {
-    /// `GET /metadata`'s body, rendered at load.
-    fn metadata_document(&self) -> &[u8];
-    /// The kind's `/predict` for a route its `route` picked; `None` for a route the kind
-    /// never picks (`/openapi.json`, another kind's `/predict`).
-    fn predict(
-        &self,
-        route: Route,
-        body: &[u8],
-        instance: InstanceInfo,
-    ) -> Option<(Response, Outcome)>;
-}
-
-/// The answer to `route`, and what the request's event records.
-pub fn respond<F: NetworkFunction>(
-    function: &F,
+/// The answer to `route`, and what the request's event records: `model` names the
+/// function (and answers `/v2`), `metadata` is its `/metadata` document, and `predict`
+/// answers any other route — `None` for one the kind never picks (`/openapi.json`,
+/// another kind's `/predict`).
+pub fn respond(
+    model: &impl V2Model,
+    metadata: &[u8],
     route: Route,
     body: &[u8],
     instance: InstanceInfo,
+    predict: impl FnOnce(Route) -> Option<(Response, Outcome)>,
 ) -> (Response, Outcome) {
-    let (name, version) = (function.name(), function.version());
+    let (name, version) = (model.name(), model.version());
     let response = match route {
         Route::Health => routes::health(name, version, instance),
-        Route::Metadata => Response::json(200, function.metadata_document().to_vec()),
+        Route::Metadata => Response::json(200, metadata.to_vec()),
         Route::Index => routes::index(name, version),
         Route::V2(r) => {
-            return crate::v2::respond_for(function, &r, body, instance.max_body_bytes);
+            return crate::v2::respond_for(model, &r, body, instance.max_body_bytes);
         }
-        other => match function.predict(other, body, instance) {
+        other => match predict(other) {
             Some(answer) => return answer,
             None => ApiError::not_found("").into(),
         },

@@ -19,7 +19,7 @@ use crate::bundle::{self, Bundle};
 use crate::drift::{Baselines, NetworkDrift};
 use crate::events::{InputSummary, Outcome};
 use crate::network::{self, InputSpec, InputType, Network, NetworkError};
-use crate::network_routes::{self, NetworkFunction};
+use crate::network_routes;
 use crate::postprocess::Prediction;
 use crate::routes;
 use crate::service::{InstanceInfo, LoadError, Response, Route};
@@ -153,7 +153,9 @@ impl FileTypeService {
         body: &[u8],
         instance: InstanceInfo,
     ) -> (Response, Outcome) {
-        network_routes::respond(self, route, body, instance)
+        network_routes::respond(self, &self.metadata, route, body, instance, |route| {
+            (route == Route::Predict).then(|| self.predict_file(body, instance))
+        })
     }
 
     fn predict_file(&self, body: &[u8], instance: InstanceInfo) -> (Response, Outcome) {
@@ -298,19 +300,4 @@ fn public_metadata(m: &FileTypeManifest, c: &ModelConfig, labels: &[String]) -> 
         },
         "limits": {"max_body_bytes": api::MAX_BODY_BYTES},
     })
-}
-
-impl NetworkFunction for FileTypeService {
-    fn metadata_document(&self) -> &[u8] {
-        &self.metadata
-    }
-
-    fn predict(
-        &self,
-        route: Route,
-        body: &[u8],
-        instance: InstanceInfo,
-    ) -> Option<(Response, Outcome)> {
-        (route == Route::Predict).then(|| self.predict_file(body, instance))
-    }
 }

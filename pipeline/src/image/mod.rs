@@ -23,7 +23,7 @@ use crate::bundle::{self, Bundle};
 use crate::drift::{Baselines, NetworkDrift};
 use crate::events::{InputSummary, Outcome};
 use crate::network::{self, InputSpec, InputType, Network, NetworkError};
-use crate::network_routes::{self, NetworkFunction};
+use crate::network_routes;
 use crate::postprocess::Prediction;
 use crate::routes;
 use crate::schema::FieldProblem;
@@ -222,7 +222,17 @@ impl ImageService {
         body: &[u8],
         instance: InstanceInfo,
     ) -> (Response, Outcome) {
-        network_routes::respond(self, route, body, instance)
+        network_routes::respond(
+            self,
+            &self.metadata,
+            route,
+            body,
+            instance,
+            |route| match route {
+                Route::PredictImage(r) => Some(self.predict_image(r, body, instance)),
+                _ => None,
+            },
+        )
     }
 
     fn predict_image(
@@ -454,24 +464,6 @@ fn public_metadata(
         "limits": {"max_body_bytes": api::MAX_BODY_BYTES, "max_images": request::MAX_IMAGES,
                    "max_pixels": limits.max_pixels, "max_side": limits.max_side},
     })
-}
-
-impl NetworkFunction for ImageService {
-    fn metadata_document(&self) -> &[u8] {
-        &self.metadata
-    }
-
-    fn predict(
-        &self,
-        route: Route,
-        body: &[u8],
-        instance: InstanceInfo,
-    ) -> Option<(Response, Outcome)> {
-        match route {
-            Route::PredictImage(r) => Some(self.predict_image(r, body, instance)),
-            _ => None,
-        }
-    }
 }
 
 #[cfg(test)]

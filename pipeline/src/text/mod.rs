@@ -20,7 +20,7 @@ use crate::drift::{Baselines, NetworkDrift};
 use crate::events::{InputSummary, Outcome};
 use crate::filetype::manifest::SideFile;
 use crate::network::{self, InputSpec, InputType, Network, NetworkError};
-use crate::network_routes::{self, NetworkFunction};
+use crate::network_routes;
 use crate::routes;
 use crate::service::{InstanceInfo, LoadError, Response, Route};
 
@@ -156,7 +156,9 @@ impl TextService {
         body: &[u8],
         instance: InstanceInfo,
     ) -> (Response, Outcome) {
-        network_routes::respond(self, route, body, instance)
+        network_routes::respond(self, &self.metadata, route, body, instance, |route| {
+            (route == Route::Predict).then(|| self.predict_texts(body, instance))
+        })
     }
 
     fn predict_texts(&self, body: &[u8], instance: InstanceInfo) -> (Response, Outcome) {
@@ -296,19 +298,4 @@ fn public_metadata(m: &TextManifest) -> serde_json::Value {
                    "max_text_bytes": request::MAX_TEXT_BYTES,
                    "max_request_tokens": request::MAX_REQUEST_TOKENS},
     })
-}
-
-impl NetworkFunction for TextService {
-    fn metadata_document(&self) -> &[u8] {
-        &self.metadata
-    }
-
-    fn predict(
-        &self,
-        route: Route,
-        body: &[u8],
-        instance: InstanceInfo,
-    ) -> Option<(Response, Outcome)> {
-        (route == Route::Predict).then(|| self.predict_texts(body, instance))
-    }
 }
