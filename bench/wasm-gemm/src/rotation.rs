@@ -1,0 +1,242 @@
+//! A tract 8×8 f32 GEMM kernel shaped for the 16 `xmm` registers Cranelift allocates on
+//! x86-64, measured against tract's own `wasm_f32_8x8` by `main.rs`.
+//!
+//! tract's kernel holds the 8×8 tile in 16 `v128` accumulators and broadcasts each A
+//! value: with the B vectors and broadcasts that is more than 16 registers, so Cranelift
+//! spills inside the k loop. This one computes the tile in two passes of four rows: per
+//! k step a pass loads its 4 A values as one vector, makes the three lane rotations with
+//! one shuffle each, and multiplies each by the two B vectors, so accumulator `D[s][j]`
+//! holds, in lane `i`, row `(i + s) % 4` and column `4j + i` (the half-tile along its
+//! diagonals): 4 + 2 + 8 registers. The diagonals go back into rows once per `AddMatMul`.
+//! The same answers bit for bit as tract's generic kernel (checked in a session, not
+//! here: this is a benchmark).
+
+use std::arch::wasm32::*;
+
+use tract_linalg::Scaler;
+use tract_linalg::mmm::{FusedKerSpec, OutputStoreKer};
+
+const MR: usize = 8;
+/// `v128` vectors per tile row: 8 columns.
+const NV: usize = 2;
+
+/// The tile as rows: `rows[r][j]` holds row `r`, columns `4j..4j + 4`.
+type Rows = [[v128; NV]; MR];
+
+/// The kernel: runs a tract fused-op program over one 8×8 tile.
+///
+/// # Safety
+/// As for every tract kernel: the program ends with `Done` and its pointers are valid for
+/// the tile, packings and strides the op names.
+pub unsafe fn kernel<const UNROLLED: bool>(program: &[FusedKerSpec<f32>]) -> isize {
+    let mut rows: Rows = [[f32x4_splat(0.0); NV]; MR];
+    for op in program {
+        // SAFETY: the caller's contract covers every pointer an op carries.
+        unsafe {
+            match *op {
+                FusedKerSpec::Done => break,
+                FusedKerSpec::Clear => rows = [[f32x4_splat(0.0); NV]; MR],
+                FusedKerSpec::LoadTile(_col_major, row_major) => {
+                    let p = row_major as *const v128;
+                    for (r, row) in rows.iter_mut().enumerate() {
+                        for (j, v) in row.iter_mut().enumerate() {
+                            *v = v128_load(p.add(r * NV + j));
+                        }
+                    }
+                }
+                FusedKerSpec::ScalarMin(a) => scalar(&mut rows, a, |s, v| f32x4_min(s, v)),
+                FusedKerSpec::ScalarMax(a) => scalar(&mut rows, a, |s, v| f32x4_max(s, v)),
+                FusedKerSpec::ScalarAdd(a) => scalar(&mut rows, a, |s, v| f32x4_add(s, v)),
+                FusedKerSpec::ScalarMul(a) => scalar(&mut rows, a, |s, v| f32x4_mul(s, v)),
+                FusedKerSpec::ScalarSub(a) => scalar(&mut rows, a, |s, v| f32x4_sub(s, v)),
+                FusedKerSpec::ScalarSubF(a) => scalar(&mut rows, a, |s, v| f32x4_sub(v, s)),
+                FusedKerSpec::LeakyRelu(alpha) => {
+                    let zero = f32x4_splat(0.0);
+                    scalar(&mut rows, alpha, |s, v| {
+                        v128_bitselect(v, f32x4_mul(s, v), f32x4_gt(v, zero))
+                    })
+                }
+                FusedKerSpec::PerRowMin(p) => per_row(&mut rows, p, |s, v| f32x4_min(s, v)),
+                FusedKerSpec::PerRowMax(p) => per_row(&mut rows, p, |s, v| f32x4_max(s, v)),
+                FusedKerSpec::PerRowAdd(p) => per_row(&mut rows, p, |s, v| f32x4_add(s, v)),
+                FusedKerSpec::PerRowMul(p) => per_row(&mut rows, p, |s, v| f32x4_mul(s, v)),
+                FusedKerSpec::PerRowSub(p) => per_row(&mut rows, p, |s, v| f32x4_sub(s, v)),
+                FusedKerSpec::PerRowSubF(p) => per_row(&mut rows, p, |s, v| f32x4_sub(v, s)),
+                FusedKerSpec::PerColMin(p) => per_col(&mut rows, p, |c, v| f32x4_min(c, v)),
+                FusedKerSpec::PerColMax(p) => per_col(&mut rows, p, |c, v| f32x4_max(c, v)),
+                FusedKerSpec::PerColAdd(p) => per_col(&mut rows, p, |c, v| f32x4_add(c, v)),
+                FusedKerSpec::PerColMul(p) => per_col(&mut rows, p, |c, v| f32x4_mul(c, v)),
+                FusedKerSpec::PerColSub(p) => per_col(&mut rows, p, |c, v| f32x4_sub(c, v)),
+                FusedKerSpec::PerColSubF(p) => per_col(&mut rows, p, |c, v| f32x4_sub(v, c)),
+                FusedKerSpec::QScale(shift, policy, mult) => {
+                    let scale = Scaler::from_fuse_params(shift, policy, mult).scale;
+                    scalar(&mut rows, scale, |s, v| f32x4_mul(s, v))
+                }
+                FusedKerSpec::RoundingShiftRight(shift, _policy) => {
+                    scalar(&mut rows, 2f32.powi(-(shift as i32)), |s, v| {
+                        f32x4_mul(s, v)
+                    })
+                }
+                FusedKerSpec::ShiftLeft(shift) => {
+                    scalar(&mut rows, 2f32.powi(shift as i32), |s, v| f32x4_mul(s, v))
+                }
+                FusedKerSpec::AddUnicast(tile) => add_unicast(&mut rows, tile),
+                FusedKerSpec::AddRowColProducts(row_values, col_values) => {
+                    let c = col_values as *const v128;
+                    for (r, row) in rows.iter_mut().enumerate() {
+                        let s = f32x4_splat(*row_values.add(r));
+                        for (j, v) in row.iter_mut().enumerate() {
+                            *v = f32x4_add(*v, f32x4_mul(s, v128_load(c.add(j))));
+                        }
+                    }
+                }
+                FusedKerSpec::Store(tile) => store(&rows, tile),
+                FusedKerSpec::AddMatMul {
+                    k,
+                    pa,
+                    pb,
+                    packing: _,
+                } => add_mat_mul::<UNROLLED>(&mut rows, k, pa as *const v128, pb as *const v128),
+            }
+        }
+    }
+    0
+}
+
+#[inline(always)]
+fn scalar(rows: &mut Rows, value: f32, op: impl Fn(v128, v128) -> v128) {
+    let s = f32x4_splat(value);
+    for v in rows.iter_mut().flatten() {
+        *v = op(s, *v);
+    }
+}
+
+#[inline(always)]
+unsafe fn per_row(rows: &mut Rows, values: *const f32, op: impl Fn(v128, v128) -> v128) {
+    for (r, row) in rows.iter_mut().enumerate() {
+        let s = f32x4_splat(unsafe { *values.add(r) });
+        for v in row.iter_mut() {
+            *v = op(s, *v);
+        }
+    }
+}
+
+#[inline(always)]
+unsafe fn per_col(rows: &mut Rows, values: *const f32, op: impl Fn(v128, v128) -> v128) {
+    let p = values as *const v128;
+    let cols: [v128; NV] = std::array::from_fn(|j| unsafe { v128_load(p.add(j)) });
+    for row in rows.iter_mut() {
+        for (v, c) in row.iter_mut().zip(cols) {
+            *v = op(c, *v);
+        }
+    }
+}
+
+/// The address of element (`r`, `c`) of a C tile.
+#[inline(always)]
+unsafe fn at(tile: &OutputStoreKer, r: usize, c: usize) -> *mut f32 {
+    unsafe {
+        tile.ptr
+            .offset(tile.row_byte_stride * r as isize + tile.col_byte_stride * c as isize)
+            as *mut f32
+    }
+}
+
+#[inline(always)]
+unsafe fn add_unicast(rows: &mut Rows, tile: OutputStoreKer) {
+    for (r, row) in rows.iter_mut().enumerate() {
+        for (j, v) in row.iter_mut().enumerate() {
+            let c = 4 * j;
+            let add = unsafe {
+                f32x4(
+                    *at(&tile, r, c),
+                    *at(&tile, r, c + 1),
+                    *at(&tile, r, c + 2),
+                    *at(&tile, r, c + 3),
+                )
+            };
+            *v = f32x4_add(*v, add);
+        }
+    }
+}
+
+#[inline(always)]
+unsafe fn store(rows: &Rows, tile: OutputStoreKer) {
+    for (r, row) in rows.iter().enumerate() {
+        for (j, v) in row.iter().enumerate() {
+            let c = 4 * j;
+            unsafe {
+                *at(&tile, r, c) = f32x4_extract_lane::<0>(*v);
+                *at(&tile, r, c + 1) = f32x4_extract_lane::<1>(*v);
+                *at(&tile, r, c + 2) = f32x4_extract_lane::<2>(*v);
+                *at(&tile, r, c + 3) = f32x4_extract_lane::<3>(*v);
+            }
+        }
+    }
+}
+
+/// `rows += A·B` over `k` steps of packed A (8 values per step) and packed B (8 per step),
+/// in two passes of four rows each, so that a pass holds 8 accumulators rather than 16.
+///
+/// A pass accumulates by diagonal (`diagonals[s][j]`, lane `i`: row `(i + s) % 4` of the
+/// pass, column `4j + i`), so each step needs only four A values as one vector and its
+/// three rotations. Reading B twice costs loads, which are cheap; spilling is not.
+///
+/// `UNROLLED`: two k steps per loop iteration. A wasm engine that interrupts by epoch
+/// (wasmtime with a timeout, Spin, our host) checks at every loop back edge, and Cranelift 0.135 keeps the
+/// accumulators on the stack across that check's (cold) call, reloading and storing them
+/// every iteration. Unrolled by 2 that is paid every other step; unrolled by 8 the body's
+/// register pressure makes Cranelift spill anyway (measured: k = 1024, 19.2 GFLOP/s at
+/// 1, 29.6 at 2, 22.7 at 8 under `-W timeout`).
+#[inline(always)]
+unsafe fn add_mat_mul<const UNROLLED: bool>(
+    rows: &mut Rows,
+    k: usize,
+    pa: *const v128,
+    pb: *const v128,
+) {
+    for (pass, pass_rows) in rows.chunks_exact_mut(4).enumerate() {
+        let mut diagonals = [[f32x4_splat(0.0); NV]; 4];
+        // SAFETY (each step): the packings hold k steps of 8 A values and 8 B values.
+        let mut step = 0;
+        let mut one =
+            |s: usize| unsafe { multiply_add(&mut diagonals, pa.add(2 * s + pass), pb.add(2 * s)) };
+        // Written out: a loop here would get its own back edge, and its own check.
+        while UNROLLED && step + 2 <= k {
+            one(step);
+            one(step + 1);
+            step += 2;
+        }
+        for s in step..k {
+            one(s);
+        }
+        // Row r, lane i is diagonal (r - i) % 4, lane i: two blends of diagonal pairs,
+        // then one of those.
+        let d = &diagonals;
+        for (r, row) in pass_rows.iter_mut().enumerate() {
+            for (j, v) in row.iter_mut().enumerate() {
+                let left = i32x4_shuffle::<0, 1, 6, 7>(d[r][j], d[(r + 2) % 4][j]);
+                let right = i32x4_shuffle::<0, 1, 6, 7>(d[(r + 3) % 4][j], d[(r + 1) % 4][j]);
+                *v = f32x4_add(*v, i32x4_shuffle::<0, 5, 2, 7>(left, right));
+            }
+        }
+    }
+}
+
+/// One k step of a pass: the four A values of the pass (`a`), their rotations, times the
+/// two B vectors (`b`).
+#[inline(always)]
+unsafe fn multiply_add(diagonals: &mut [[v128; NV]; 4], a: *const v128, b: *const v128) {
+    let (a0, b) = unsafe { (v128_load(a), [v128_load(b), v128_load(b.add(1))]) };
+    let rotations = [
+        a0,
+        i32x4_shuffle::<1, 2, 3, 0>(a0, a0),
+        i32x4_shuffle::<2, 3, 0, 1>(a0, a0),
+        i32x4_shuffle::<3, 0, 1, 2>(a0, a0),
+    ];
+    for (diagonal, a) in diagonals.iter_mut().zip(rotations) {
+        for (d, b) in diagonal.iter_mut().zip(b) {
+            *d = f32x4_add(*d, f32x4_mul(a, b));
+        }
+    }
+}
