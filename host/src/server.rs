@@ -720,6 +720,10 @@ pub(crate) async fn run_guest(
             }
             Err(e) => Err(e),
         };
+        // Let the connection write the response before this task drops the store: the
+        // drop resets the pooling slot's memory (PAGEMAP_SCAN, copying dirty pages back),
+        // which need not delay the answer.
+        tokio::task::yield_now().await;
         let limiter = store.data().limiter;
         (result, limiter)
     });
