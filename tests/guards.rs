@@ -121,6 +121,62 @@ async fn over_the_concurrency_limit_is_503_with_retry_after() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_request_that_could_not_finish_in_time_is_refused_at_once() {
+    // `/busy?ms=700` holds its instance 0.7 s. Learnt from one request alone, eight
+    // arriving together cannot all be expected within the 2 s deadline.
+    let srv = fault_server(
+        ServeLimits {
+            max_concurrent: 64,
+            deadline: Duration::from_secs(2),
+            ..limits()
+        },
+        64,
+    )
+    .await;
+    let addr = srv.addr;
+    assert_eq!(
+        request(addr, "GET", "/busy?ms=700", &[], "").await.status,
+        200
+    );
+    let burst = 8;
+    let requests: Vec<_> = (0..burst)
+        .map(|_| {
+            tokio::spawn(async move {
+                let sent = std::time::Instant::now();
+                let r = request(addr, "GET", "/busy?ms=700", &[], "").await;
+                (r, sent.elapsed())
+            })
+        })
+        .collect();
+    let (mut served, mut refused) = (0, 0);
+    for r in requests {
+        let (r, took) = r.await.unwrap();
+        match r.status {
+            200 => served += 1,
+            503 => {
+                assert_eq!(r.error_code(), "overloaded");
+                let retry_after: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
+                assert!(retry_after >= 1, "retry-after {retry_after}");
+                // Refused when it arrives, not when the others are done (0.7 s).
+                assert!(took < Duration::from_millis(400), "refused after {took:?}");
+                refused += 1;
+            }
+            s => panic!(
+                "unexpected status {s}: {}",
+                String::from_utf8_lossy(&r.body)
+            ),
+        }
+    }
+    assert!(
+        served >= 1 && refused >= 3,
+        "{served} served, {refused} refused of {burst}"
+    );
+    assert_eq!(served + refused, burst);
+    // Another route has a cost of its own.
+    assert_eq!(request(addr, "GET", "/ok", &[], "").await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn the_host_enforces_the_body_limit_before_the_guest() {
     // The fault guest has no body limit of its own: a 413 here is the host's.
     let srv = fault_server(limits(), 64).await;

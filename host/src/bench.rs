@@ -548,7 +548,10 @@ async fn request_path_times(rt: &Runtime, body: &[u8], n: usize) -> Result<Reque
         let status = response.status().as_u16();
         response.into_body().collect().await?;
         let (peak, stderr) = match finished {
-            Some(f) => f.await,
+            Some(f) => {
+                let finish = f.await;
+                (finish.peak_memory, finish.stderr)
+            }
             None => (None, bytes::Bytes::new()),
         };
         let seconds = t.elapsed().as_secs_f64();

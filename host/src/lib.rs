@@ -4,6 +4,7 @@
 //! or per HTTP request. The `host` binary (main.rs) is a CLI over this library; tests use
 //! it directly.
 
+pub mod admission;
 pub mod bench;
 pub mod cache;
 pub mod component;

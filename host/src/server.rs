@@ -32,6 +32,7 @@ use wasmtime_wasi_http::io::TokioIo;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
+use crate::admission::Admission;
 use crate::deploy::metrics::DeployMetrics;
 use crate::deploy::reload::Reloader;
 use crate::deploy::router::{self, Choice};
@@ -94,6 +95,7 @@ pub struct Server {
     limits: ServeLimits,
     permits: Arc<Semaphore>,
     connections: Arc<Semaphore>,
+    admission: Admission,
 }
 
 impl Server {
@@ -138,6 +140,7 @@ impl Server {
             shadows: ShadowPool::default(),
             permits: Arc::new(Semaphore::new(limits.max_concurrent)),
             connections: Arc::new(Semaphore::new(limits.max_connections)),
+            admission: Admission::default(),
             limits,
         }))
     }
@@ -374,6 +377,29 @@ pub async fn handle(server: &Arc<Server>, role: Role, req: hyper::Request<Incomi
         Ok(found) => found,
         Err(response) => return response,
     };
+    let cost_key = format!("{} {} {guest_path}", version.model, version.version);
+    let in_flight = server.limits.max_concurrent - server.permits.available_permits() - 1;
+    if let Err(retry_after) = server
+        .admission
+        .admit(&cost_key, in_flight, server.limits.deadline)
+    {
+        let mut r = error_response(
+            503,
+            "overloaded",
+            &format!(
+                "the {in_flight} requests in flight would not let this one finish within its \
+                 deadline; retry in {retry_after} s"
+            ),
+        );
+        r.headers_mut()
+            .insert("retry-after", hyper::header::HeaderValue::from(retry_after));
+        version
+            .telemetry
+            .record(&path, 503, start.elapsed().as_secs_f64(), None, b"");
+        return r;
+    }
+    // From here, not from `start`: how slowly a client sent its body must not count.
+    let admitted = Instant::now();
     if guest_path != path {
         parts.uri = with_path(&parts.uri, &guest_path);
     }
@@ -396,6 +422,7 @@ pub async fn handle(server: &Arc<Server>, role: Role, req: hyper::Request<Incomi
     }
     let status = response.status().as_u16();
     let seconds = start.elapsed().as_secs_f64();
+    let latency = admitted.elapsed();
     tracing::debug!(%path, model = %version.model, version = %version.version, status, micros = (seconds * 1e6) as u64, "request");
     // The instance may still be streaming its body: record it when it is done, and only
     // then give its permit back. The shadow copy starts now, beside it.
@@ -404,13 +431,17 @@ pub async fn handle(server: &Arc<Server>, role: Role, req: hyper::Request<Incomi
     let canary = model.canary.filter(|_| model.is_canary(version));
     let version = version.clone();
     tokio::spawn(async move {
-        let (peak, stderr) = match finished {
+        let Finish {
+            peak_memory,
+            stderr,
+        } = match finished {
             Some(f) => f.await,
-            None => (None, Bytes::new()),
+            None => Finish::default(),
         };
         version
             .telemetry
-            .record(&guest_path, status, seconds, peak, &stderr);
+            .record(&guest_path, status, seconds, peak_memory, &stderr);
+        server.admission.record(&cost_key, latency, in_flight);
         drop(permit);
         if let Some(window) = &version.window {
             window.record(status >= 500, seconds);
@@ -673,7 +704,14 @@ pub(crate) fn full_request(parts: http::request::Parts, body: Bytes) -> FullRequ
     )
 }
 
-pub(crate) type Finished = std::pin::Pin<Box<dyn Future<Output = (Option<usize>, Bytes)> + Send>>;
+/// What an instance leaves once its task has ended.
+#[derive(Default)]
+pub(crate) struct Finish {
+    pub peak_memory: Option<usize>,
+    pub stderr: Bytes,
+}
+
+pub(crate) type Finished = std::pin::Pin<Box<dyn Future<Output = Finish> + Send>>;
 
 /// One request in a fresh instance of `runtime`, within `limits`' deadline and memory cap.
 pub(crate) async fn run_guest(
@@ -739,8 +777,10 @@ pub(crate) async fn run_guest(
     match receiver.await {
         Ok(Ok(resp)) => {
             let finished: Finished = Box::pin(async move {
-                let peak = task.await.ok().map(|(_, l)| l.peak);
-                (peak, stderr.contents())
+                Finish {
+                    peak_memory: task.await.ok().map(|(_, limiter)| limiter.peak),
+                    stderr: stderr.contents(),
+                }
             });
             Ok((resp, Some(finished)))
         }

@@ -92,7 +92,7 @@ impl ShadowCopy {
                     let _ =
                         tokio::time::timeout(limits.deadline, response.into_body().collect()).await;
                     let stderr = match finished {
-                        Some(f) => f.await.1,
+                        Some(f) => f.await.stderr,
                         None => Bytes::new(),
                     };
                     (status, stderr)
