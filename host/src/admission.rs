@@ -38,10 +38,12 @@ impl Admission {
             .per_request_in_flight
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        learnt
-            .entry(key.to_string())
-            .and_modify(|mean| *mean += NEWEST_WEIGHT * (sample - *mean))
-            .or_insert(sample);
+        match learnt.get_mut(key) {
+            Some(mean) => *mean += NEWEST_WEIGHT * (sample - *mean),
+            None => {
+                learnt.insert(key.to_string(), sample);
+            }
+        }
     }
 
     /// Whether a request of `key` arriving with `in_flight` others is expected to finish
