@@ -422,7 +422,11 @@ pub async fn handle(server: &Arc<Server>, role: Role, req: hyper::Request<Incomi
     }
     let status = response.status().as_u16();
     let seconds = start.elapsed().as_secs_f64();
-    let latency = admitted.elapsed();
+    // Learnt now, as the answer leaves: the next request may arrive before the
+    // instance's task has ended.
+    server
+        .admission
+        .record(&cost_key, admitted.elapsed(), in_flight);
     tracing::debug!(%path, model = %version.model, version = %version.version, status, micros = (seconds * 1e6) as u64, "request");
     // The instance may still be streaming its body: record it when it is done, and only
     // then give its permit back. The shadow copy starts now, beside it.
@@ -441,7 +445,6 @@ pub async fn handle(server: &Arc<Server>, role: Role, req: hyper::Request<Incomi
         version
             .telemetry
             .record(&guest_path, status, seconds, peak_memory, &stderr);
-        server.admission.record(&cost_key, latency, in_flight);
         drop(permit);
         if let Some(window) = &version.window {
             window.record(status >= 500, seconds);
