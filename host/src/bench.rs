@@ -547,22 +547,22 @@ async fn request_path_times(rt: &Runtime, body: &[u8], n: usize) -> Result<Reque
             };
         let status = response.status().as_u16();
         response.into_body().collect().await?;
-        let (peak, stderr) = match finished {
-            Some(f) => {
-                let finish = f.await;
-                (finish.peak_memory, finish.stderr)
-            }
-            None => (None, bytes::Bytes::new()),
+        let crate::server::Finish {
+            peak_memory,
+            stderr,
+        } = match finished {
+            Some(f) => f.await,
+            None => Default::default(),
         };
         let seconds = t.elapsed().as_secs_f64();
-        telemetry.record("/predict", status, seconds, peak, &stderr);
+        telemetry.record("/predict", status, seconds, peak_memory, &stderr);
         record(&mut whole, t.elapsed());
         if status != 200 {
             wasmtime::bail!("a benchmark request was answered {status}");
         }
 
         let t = Instant::now();
-        telemetry.record("/predict", status, seconds, peak, &stderr);
+        telemetry.record("/predict", status, seconds, peak_memory, &stderr);
         record(&mut record_only, t.elapsed());
         event = stderr;
     }

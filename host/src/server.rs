@@ -357,13 +357,7 @@ pub async fn handle(server: &Arc<Server>, role: Role, req: hyper::Request<Incomi
         }
     };
     let Ok(permit) = server.permits.clone().try_acquire_owned() else {
-        let mut r = error_response(
-            503,
-            "overloaded",
-            "too many requests in flight; retry shortly",
-        );
-        r.headers_mut()
-            .insert("retry-after", hyper::header::HeaderValue::from_static("1"));
+        let r = overloaded("too many requests in flight; retry shortly", 1);
         deployment.default_version().telemetry.record(
             &path,
             503,
@@ -383,16 +377,13 @@ pub async fn handle(server: &Arc<Server>, role: Role, req: hyper::Request<Incomi
         .admission
         .admit(&cost_key, in_flight, server.limits.deadline)
     {
-        let mut r = error_response(
-            503,
-            "overloaded",
+        let r = overloaded(
             &format!(
                 "the {in_flight} requests in flight would not let this one finish within its \
                  deadline; retry in {retry_after} s"
             ),
+            retry_after,
         );
-        r.headers_mut()
-            .insert("retry-after", hyper::header::HeaderValue::from(retry_after));
         version
             .telemetry
             .record(&path, 503, start.elapsed().as_secs_f64(), None, b"");
@@ -831,6 +822,16 @@ pub fn v2_error_response(status: u16, message: &str) -> Response {
         "application/json",
         serde_json::json!({ "error": message }).to_string(),
     )
+}
+
+/// 503 `overloaded`, with the seconds after which to retry.
+fn overloaded(message: &str, retry_after_seconds: u64) -> Response {
+    let mut r = error_response(503, "overloaded", message);
+    r.headers_mut().insert(
+        "retry-after",
+        hyper::header::HeaderValue::from(retry_after_seconds),
+    );
+    r
 }
 
 /// The guest's error envelope, produced by the host when there is no guest answer.
