@@ -37,23 +37,16 @@ impl Head {
                 "x-request-id" => &mut request_id,
                 _ => continue,
             };
-            if slot.is_none() {
-                *slot = Some(String::from_utf8(value).ok());
-            }
+            slot.get_or_insert(value);
         }
-        let (content_type, content_length, inference_header, request_id) = (
-            content_type.flatten(),
-            content_length.flatten(),
-            inference_header.flatten(),
-            request_id.flatten(),
-        );
+        let text = |value: Option<Vec<u8>>| value.and_then(|v| String::from_utf8(v).ok());
         Head {
             method: req.method().to_string(),
             path: req.path_with_query().unwrap_or_else(|| "/".into()),
-            content_type,
-            declared_length: content_length.and_then(|v| v.trim().parse().ok()),
-            inference_header,
-            request_id: request_id
+            content_type: text(content_type),
+            declared_length: text(content_length).and_then(|v| v.trim().parse().ok()),
+            inference_header: text(inference_header),
+            request_id: text(request_id)
                 .filter(|id| {
                     !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_graphic())
                 })
