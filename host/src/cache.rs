@@ -209,14 +209,45 @@ impl FunctionCache {
         let cache = Cache::open()?;
         let dir = cache.dir.join("functions");
         std::fs::create_dir_all(&dir).ok()?;
-        // Once per engine, not per function: a guest compiles tens of thousands.
-        evict_beyond(&dir, FUNCTIONS_BUDGET, None);
+        evict_functions_in_background(&dir);
         Some(std::sync::Arc::new(FunctionCache { dir }))
     }
 
     fn path(&self, key: &[u8]) -> PathBuf {
         self.dir.join(hex(&Sha256::digest(key)))
     }
+}
+
+/// Least time between two eviction scans of `functions/`, across processes.
+const FUNCTIONS_EVICTION_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Evicts from `functions/` beyond its budget, on a thread of its own, at most once per
+/// process and not within `FUNCTIONS_EVICTION_INTERVAL` of the last finished scan (any
+/// process's; `functions.evicted` records it). Why not at once, as `Cache::put` does: a
+/// guest leaves tens of thousands of entries, and the scan stats every one. Run on every
+/// engine's creation, it made that 452 ms instead of 7 (a full `functions/`, 177k
+/// files; `host bench`, "engine creation"), which every `host serve` start paid. A scan
+/// cut short by the process's exit leaves no record, so the next process scans.
+fn evict_functions_in_background(dir: &Path) {
+    static STARTED: std::sync::Once = std::sync::Once::new();
+    STARTED.call_once(|| {
+        let record = dir.with_extension("evicted");
+        let scanned_lately = std::fs::metadata(&record)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age < FUNCTIONS_EVICTION_INTERVAL);
+        if scanned_lately {
+            return;
+        }
+        let dir = dir.to_path_buf();
+        let _ = std::thread::Builder::new()
+            .name("cache-eviction".into())
+            .spawn(move || {
+                evict_beyond(&dir, FUNCTIONS_BUDGET, None);
+                let _ = std::fs::write(&record, b"");
+            });
+    });
 }
 
 impl wasmtime::CacheStore for FunctionCache {
