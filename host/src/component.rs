@@ -72,6 +72,7 @@ pub fn load_wasm(engine: &Engine, bytes: &[u8]) -> Result<(Component, Loaded)> {
     let mut key = cache::Key::new("compiled");
     key.add(bytes);
     key.add(&engine.precompile_compatibility_hash_bytes());
+    key.add(crate::engine::COMPILER_PATCH.as_bytes());
     let cache = cache::Cache::open();
     if let Some(path) = cache.as_ref().and_then(|c| c.get(&key, "cwasm")) {
         // A corrupt or foreign entry is not an error: recompile it below.

@@ -24,6 +24,13 @@ impl Default for PoolLimits {
     }
 }
 
+/// What our build of wasmtime's Cranelift glue changes (vendor/wasmtime-internal-cranelift,
+/// `[patch.crates-io]` in Cargo.toml): the epoch check at loop back edges calls
+/// `new_epoch` without clobbering registers. wasmtime's compatibility hash cannot tell
+/// this build from the stock 48.0.8, so the compile cache's keys include this name: code
+/// compiled before the patch is compiled again, not reused.
+pub const COMPILER_PATCH: &str = "epoch-check-preserves-registers";
+
 /// How much of a freed instance's memory and tables the pool keeps mapped.
 const KEEP_RESIDENT_BYTES: usize = 4 << 20;
 

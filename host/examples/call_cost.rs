@@ -1,0 +1,62 @@
+//! What a warm typed call into a packaged tabular component costs apart from the model:
+//! `predict-rows` on one live instance with an empty batch (the boundary alone: the async
+//! call into wasm, lowering the list, lifting the result, `post-return`), with the first
+//! reference row, and with `batch` copies of it. README "Performance" quotes it to say why
+//! one row in wasm cannot come within 1.5× of the native pipeline.
+//!
+//!   cargo run --release -p host --example call_cost -- COMPONENT.wasm BUNDLE_DIR [BATCH]
+//!
+//! COMPONENT.wasm is the bundle packaged (`host package BUNDLE_DIR -o COMPONENT.wasm`);
+//! the row comes from BUNDLE_DIR/reference.json. `MLFN_PROFILE=perfmap` under `perf
+//! record` names the guest's functions when the guest was built with its name section.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use host::engine::PoolLimits;
+use host::runtime::Runtime;
+
+const CALLS: usize = 50_000;
+
+#[tokio::main]
+async fn main() -> wasmtime::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let usage = "usage: call_cost COMPONENT.wasm BUNDLE_DIR [BATCH]";
+    let component = PathBuf::from(args.next().ok_or_else(|| wasmtime::format_err!(usage))?);
+    let bundle = PathBuf::from(args.next().ok_or_else(|| wasmtime::format_err!(usage))?);
+    let batch: usize = args.next().map_or(Ok(64), |b| b.parse())?;
+
+    let rt = Runtime::load(&component, PoolLimits::default()).await?;
+    let features = rt.metadata().await?.features;
+    let reference: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(bundle.join("reference.json"))?)?;
+    let row = reference["rows"][0]["features"]
+        .as_object()
+        .ok_or_else(|| wasmtime::format_err!("reference.json has no rows[0].features"))?;
+    let one = host::typed::dense_row(row, &features).map_err(wasmtime::Error::msg)?;
+
+    let mut store = rt.new_store();
+    let function = rt.instantiate_typed(&mut store).await?;
+    let model = function.mlfn_inference_model();
+    for (name, values) in [
+        ("empty batch", Vec::new()),
+        ("one row", one.clone()),
+        ("batch", one.repeat(batch)),
+    ] {
+        let mut times = Vec::with_capacity(CALLS);
+        for _ in 0..CALLS {
+            let t = Instant::now();
+            let answer = model.call_predict_rows(&mut store, &values).await?;
+            std::hint::black_box(answer).map_err(|e| wasmtime::format_err!("{e:?}"))?;
+            times.push(t.elapsed().as_secs_f64() * 1e6);
+        }
+        times.sort_by(f64::total_cmp);
+        let rows = values.len() / features.len();
+        println!(
+            "predict-rows, {name:<11} ({rows:>3} rows): p50 {:7.3} µs, min {:7.3} µs",
+            times[CALLS / 2],
+            times[0]
+        );
+    }
+    Ok(())
+}
