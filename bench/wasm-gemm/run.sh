@@ -1,26 +1,33 @@
 #!/usr/bin/env bash
-# tract's wasm GEMM kernel vs the register-fitted one (src/rotation.rs), per k, under
+# tract's wasm GEMM kernel vs the register-fitted one (src/rotation.rs), per k: under
 # wasmtime-cli 48.0.8 (../shared/tools/wasmtime) without and with epoch interruption
-# (`-W timeout`, as our host, Spin and `wasmtime serve --timeout` run guests)
-# → bench/results/wasm_gemm.txt. A quiet machine gives comparable figures.
+# (`-W timeout`, as Spin and `wasmtime serve --timeout` run guests), then under our host's
+# engine (host/examples/run_command.rs: vendor/'s patched Cranelift, epochs on), and last
+# tract's native x86-64 kernels on the same loop → bench/results/wasm_gemm.txt. A quiet
+# machine gives comparable figures.
 #
-# Why it is a benchmark and not in the guest (2026-11-28): registered with tract as a
-# dispatch tier in the guest, the rotation kernel made magika's whole request slower
-# (network_bench, same run: 41.6 ms with tract's kernel, 52.8 ms with it), because our
-# host interrupts by epoch and the kernel then spills (the second table). Unrolled by
-# two it wins 7-10% at k >= 256 under epochs and loses at small k and without epochs:
-# not worth a kernel of our own. tract's kernel itself loses 18% to the epoch checks.
+# What it showed (2026-11-28, AMD EPYC Zen 4, k = 1024): tract's wasm kernel 33.1 GFLOP/s
+# without epochs, 27.1 under stock wasmtime with them, 30.8 under our host; the fitted
+# kernel 44.7 / 19.0 / 37.1. tract's AVX-512 kernels: 114-116. A 128-bit wasm kernel
+# without FMA can issue at most 2 multiplies and 2 adds of 4 lanes per cycle on Zen 4,
+# half of what its AVX-512 FMAs do: a GEMM-bound network cannot get within 2× of native
+# tract here, whatever the wasm kernel.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 wasmtime="${WASMTIME:-$here/../../../shared/tools/wasmtime}"
-rustup target add wasm32-wasip1 >/dev/null 2>&1 || true
+rustup target add wasm32-wasip2 >/dev/null 2>&1 || true
 (cd "$here" && CARGO_ENCODED_RUSTFLAGS=-Ctarget-feature=+simd128 \
-    cargo build -q --release --target wasm32-wasip1)
-wasm="$here/target/wasm32-wasip1/release/wasm-gemm.wasm"
+    cargo build -q --release --target wasm32-wasip2 && cargo build -q --release)
+(cd "$here/../.." && cargo build -q --release -p host --example run_command)
+wasm="$here/target/wasm32-wasip2/release/wasm-gemm.wasm"
 {
     echo "# bench/wasm-gemm/run.sh, $(date -u +%Y-%m-%dT%H:%MZ), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "## wasmtime run (no interruption)"
     "$wasmtime" run "$wasm"
     echo "## wasmtime run -W timeout=600s (epoch interruption: a check at every loop back edge)"
     "$wasmtime" run -W timeout=600s "$wasm"
+    echo "## our host's engine (patched Cranelift, epoch interruption, a yield every tick)"
+    "$here/../../target/release/examples/run_command" "$wasm"
+    echo "## native x86-64"
+    "$here/target/release/wasm-gemm"
 } | tee "$here/../results/wasm_gemm.txt"

@@ -1,9 +1,13 @@
-//! GFLOP/s of one 8×8 GEMM tile (`Clear`, `AddMatMul` over k, per-row add, ReLU, store),
-//! called in a loop as tract calls it per tile, for tract's `wasm_f32_8x8` and for
-//! `rotation::kernel` (its k loop as written, and unrolled by two), at k from 4 to 1024. A and B stay in cache: this measures the
-//! kernel's instructions, not memory. bench/wasm-gemm/run.sh runs it under wasmtime with
-//! and without epoch interruption.
+//! GFLOP/s of one GEMM tile (`Clear`, `AddMatMul` over k, per-row add, ReLU, store),
+//! called in a loop as tract calls it per tile, at k from 4 to 1024. A and B stay in
+//! cache: this measures the kernel's instructions, not memory.
+//!
+//! Built for wasm32: tract's `wasm_f32_8x8` and `rotation::kernel` (its k loop as written,
+//! and unrolled by two); bench/wasm-gemm/run.sh runs it under wasmtime with and without
+//! epoch interruption, and under our host's engine. Built natively on x86-64: tract's
+//! AVX-512 f32 kernels on the same loop, the other side of the wasm / native ratio.
 
+#[cfg(target_arch = "wasm32")]
 mod rotation;
 
 use std::time::Instant;
@@ -11,12 +15,24 @@ use tract_linalg::mmm::{FusedKerSpec, OutputStoreKer};
 
 type Kernel = unsafe fn(&[FusedKerSpec<f32>]) -> isize;
 
-fn gflops(kernel: Kernel, k: usize) -> f64 {
-    let a: Vec<f32> = (0..k * 8).map(|i| (i % 7) as f32 * 0.01).collect();
-    let b: Vec<f32> = (0..k * 8).map(|i| (i % 5) as f32 * 0.01).collect();
-    let bias = [0.5f32; 8];
-    let mut c = [0f32; 64];
-    let reps = (50_000_000 / (64 * k)).max(1);
+/// `len` floats at a 64-byte boundary (AVX-512 kernels load packed panels aligned).
+fn aligned(len: usize, value: impl Fn(usize) -> f32) -> (Vec<f32>, usize) {
+    let mut v: Vec<f32> = vec![0.0; len + 16];
+    let offset = v.as_ptr().align_offset(64);
+    for i in 0..len {
+        v[offset + i] = value(i);
+    }
+    (v, offset)
+}
+
+/// GFLOP/s of `kernel` on an `mr`×`nr` tile over `k` steps: the best of five timings.
+fn gflops(kernel: Kernel, mr: usize, nr: usize, k: usize) -> f64 {
+    let (a, a_at) = aligned(k * mr, |i| (i % 7) as f32 * 0.01);
+    let (b, b_at) = aligned(k * nr, |i| (i % 5) as f32 * 0.01);
+    let (a, b) = (&a[a_at..], &b[b_at..]);
+    let bias = vec![0.5f32; mr];
+    let mut c = vec![0f32; mr * nr];
+    let reps = (50_000_000 / (mr * nr * k)).max(1);
     let mut best = f64::MAX;
     for _ in 0..5 {
         let t = Instant::now();
@@ -33,7 +49,7 @@ fn gflops(kernel: Kernel, k: usize) -> f64 {
                 FusedKerSpec::ScalarMax(0.0),
                 FusedKerSpec::Store(OutputStoreKer {
                     ptr: c.as_mut_ptr() as _,
-                    row_byte_stride: 32,
+                    row_byte_stride: 4 * nr as isize,
                     col_byte_stride: 4,
                     item_size: 4,
                 }),
@@ -45,9 +61,42 @@ fn gflops(kernel: Kernel, k: usize) -> f64 {
         }
         best = best.min(t.elapsed().as_secs_f64());
     }
-    2.0 * (64 * k) as f64 * reps as f64 / best / 1e9
+    2.0 * (mr * nr * k) as f64 * reps as f64 / best / 1e9
 }
 
+const KS: [usize; 5] = [4, 16, 64, 256, 1024];
+
+#[cfg(target_arch = "x86_64")]
+fn main() {
+    use tract_linalg::x86_64::mmm::{
+        avx512_mmm_f32_16x12, avx512_mmm_f32_32x6, avx512_mmm_f32_64x3, fma_mmm_f32_8x8,
+    };
+    if !std::is_x86_feature_detected!("avx512f") {
+        eprintln!("this CPU has no AVX-512: the native figures need it");
+        std::process::exit(2);
+    }
+    println!("GFLOP/s, tract's native kernels (the ones its x86-64 tiers pick for f32)");
+    let kernels: [(&str, Kernel, usize, usize); 4] = [
+        ("avx512 16x12", avx512_mmm_f32_16x12.kernel, 16, 12),
+        ("avx512 32x6", avx512_mmm_f32_32x6.kernel, 32, 6),
+        ("avx512 64x3", avx512_mmm_f32_64x3.kernel, 64, 3),
+        ("fma 8x8 (avx2)", fma_mmm_f32_8x8.kernel, 8, 8),
+    ];
+    print!("{:>6}", "k");
+    for (name, ..) in &kernels {
+        print!(" {name:>15}");
+    }
+    println!();
+    for k in KS {
+        print!("{k:>6}");
+        for &(_, kernel, mr, nr) in &kernels {
+            print!(" {:>15.1}", gflops(kernel, mr, nr, k));
+        }
+        println!();
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
 fn main() {
     let tract = tract_linalg::wasm::wasm_f32_8x8.kernel;
     println!("GFLOP/s; ratio = rotation / tract");
@@ -55,11 +104,11 @@ fn main() {
         "{:>6} {:>10} {:>10} {:>6} {:>14} {:>6}",
         "k", "tract 8x8", "rotation", "ratio", "rotation, ×2", "ratio"
     );
-    for k in [4, 16, 64, 256, 1024] {
-        let t = gflops(tract, k);
+    for k in KS {
+        let t = gflops(tract, 8, 8, k);
         let (r1, r2) = (
-            gflops(rotation::kernel::<false>, k),
-            gflops(rotation::kernel::<true>, k),
+            gflops(rotation::kernel::<false>, 8, 8, k),
+            gflops(rotation::kernel::<true>, 8, 8, k),
         );
         println!(
             "{k:>6} {t:>10.1} {r1:>10.1} {:>6.2} {r2:>14.1} {:>6.2}",
