@@ -2,7 +2,8 @@
 //!
 //! Stages: `parse` (NNEF tar → typed model; with the `onnx` feature also ONNX → typed
 //! model) → `concretize` (the bundle's input shapes: concrete but for at most a sequence
-//! length `S`, so every later stage knows every other dimension) → `optimize` (tract's declutter + codegen) → `plan` (a runnable
+//! length `S`, so every later stage knows every other dimension; one-hot products become
+//! row lookups, `one_hot.rs`) → `optimize` (tract's declutter + codegen) → `plan` (a runnable
 //! `SimplePlan`). All of it happens in `Network::load`, at packaging time: the plan is
 //! plain memory, so the wizer snapshot holds it and a request only runs it.
 //!
@@ -16,6 +17,8 @@ use tract_nnef::prelude::{IntoRunnable, Tensor, TypedFact, TypedModel, TypedRunn
 
 use crate::bundle::Bundle;
 use crate::service::LoadError;
+
+mod one_hot;
 
 /// The suffix of the NNEF form of a bundle's ONNX file (`model.onnx` → `model.onnx.nnef.tar`),
 /// the name under which the host hands it to the guest.
@@ -321,7 +324,10 @@ fn concretize(
     for (i, spec) in inputs.iter().enumerate() {
         model.set_input_fact(i, spec.fact(&sequence))?;
     }
-    let model = model.into_decluttered()?;
+    let mut model = model.into_decluttered()?;
+    if one_hot::rewrite(&mut model)? > 0 {
+        model = model.into_decluttered()?;
+    }
     check_output(&model, output_width)?;
     Ok(model)
 }
