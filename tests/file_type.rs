@@ -3,10 +3,11 @@
 //! Python package on a corpus of real files (`<bundle>/corpus.sh`: ≥ 200 files of ≥ 20
 //! types found on this machine, with `magika`'s `identify_bytes` answer for each). Labels
 //! must all be equal; groups and MIME types too; scores within the packaging gate's
-//! tolerance. Plus the API's refusals.
+//! tolerance. The same under `wasmtime serve` and `spin up`. Plus the API's refusals.
 
 use crate::common;
 
+use common::served::{OTHER_RUNTIMES, serve_component};
 use common::{corpus, file_type_bundles, request, runtime, server};
 use host::verify_file_type::{Answer, FileTypeReference, SCORE_TOLERANCE};
 use sha2::{Digest, Sha256};
@@ -17,58 +18,111 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
+/// One corpus file: its bytes (checked against the list's digest) and magika's answer.
+struct CorpusFile {
+    path: String,
+    bytes: Vec<u8>,
+    label: String,
+    group: String,
+    mime_type: String,
+    score: f64,
+}
+
+/// The bundle's corpus (≥ 200 files of ≥ 20 types), read and checked.
+fn corpus_files(bundle: &str) -> Vec<CorpusFile> {
+    let corpus = corpus(bundle);
+    let files = corpus["files"].as_array().unwrap();
+    let labels = corpus["labels"].as_array().unwrap();
+    assert!(files.len() >= 200, "{bundle}: {} corpus files", files.len());
+    assert!(labels.len() >= 20, "{bundle}: {} labels", labels.len());
+    files
+        .iter()
+        .map(|f| {
+            let path = f["path"].as_str().unwrap().to_string();
+            let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+            assert_eq!(
+                hex(&Sha256::digest(&bytes)),
+                f["sha256"].as_str().unwrap(),
+                "{path} changed since the corpus list was made: rerun models/{bundle}/corpus.sh"
+            );
+            let text = |k: &str| f[k].as_str().unwrap().to_string();
+            CorpusFile {
+                label: text("label"),
+                group: text("group"),
+                mime_type: text("mime_type"),
+                score: f["score"].as_f64().unwrap(),
+                path,
+                bytes,
+            }
+        })
+        .collect()
+}
+
+/// Where `answer` differs from magika's on `file` (label, group or MIME type), and how far
+/// its score is from magika's.
+fn compare(
+    who: &str,
+    file: &CorpusFile,
+    answer: &Answer,
+    differ: &mut Vec<String>,
+    worst: &mut f64,
+) {
+    if (&answer.label, &answer.group, &answer.mime_type)
+        != (&file.label, &file.group, &file.mime_type)
+    {
+        differ.push(format!(
+            "{who} {}: {} where magika says {}",
+            file.path, answer.label, file.label
+        ));
+    }
+    *worst = worst.max((answer.confidence - file.score).abs());
+}
+
+/// Every corpus file posted to `addr`: the answers' differences from magika's, and the
+/// largest score difference.
+async fn served_answers(
+    addr: std::net::SocketAddr,
+    who: &str,
+    files: &[CorpusFile],
+) -> (Vec<String>, f64) {
+    let (mut differ, mut worst) = (Vec::new(), 0.0f64);
+    for file in files {
+        let reply = request(addr, "POST", "/predict", &[OCTETS], file.bytes.clone()).await;
+        assert_eq!(
+            reply.status,
+            200,
+            "{who} {}: {}",
+            file.path,
+            String::from_utf8_lossy(&reply.body)
+        );
+        compare(
+            who,
+            file,
+            &Answer::from_body(&reply.body).unwrap(),
+            &mut differ,
+            &mut worst,
+        );
+    }
+    (differ, worst)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_component_and_the_pipeline_answer_like_the_package_on_the_corpus() {
     let _serial = common::NETWORKS_ONE_AT_A_TIME.lock().await;
     let bundles = file_type_bundles();
     assert!(!bundles.is_empty(), "no file-type bundle under models/");
     for bundle in bundles {
-        let corpus = corpus(&bundle);
-        let files = corpus["files"].as_array().unwrap();
-        let labels = corpus["labels"].as_array().unwrap();
-        assert!(files.len() >= 200, "{bundle}: {} corpus files", files.len());
-        assert!(labels.len() >= 20, "{bundle}: {} labels", labels.len());
+        let files = corpus_files(&bundle);
         let srv = server(&bundle).await;
+        let (mut differ, worst_component) = served_answers(srv.addr, "component", &files).await;
         let dir = common::bundle_dir(&bundle);
         let native = pipeline::Function::load(&pipeline::Bundle::read_dir(&dir).unwrap()).unwrap();
-        let (mut differ, mut worst_component, mut worst_native) = (Vec::new(), 0.0f64, 0.0f64);
-        for f in files {
-            let path = f["path"].as_str().unwrap();
-            let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
-            assert_eq!(
-                hex(&Sha256::digest(&bytes)),
-                f["sha256"].as_str().unwrap(),
-                "{path} changed since the corpus list was made: rerun models/{bundle}/corpus.sh"
-            );
-            let want = (
-                f["label"].as_str().unwrap(),
-                f["group"].as_str().unwrap(),
-                f["mime_type"].as_str().unwrap(),
-            );
-            let score = f["score"].as_f64().unwrap();
-            let reply = request(srv.addr, "POST", "/predict", &[OCTETS], bytes.clone()).await;
-            assert_eq!(
-                reply.status,
-                200,
-                "{path}: {}",
-                String::from_utf8_lossy(&reply.body)
-            );
-            let component = Answer::from_body(&reply.body).unwrap();
-            let local = native.handle("POST", "/predict", Some(OCTETS.1), &bytes);
-            assert_eq!(local.status, 200, "{path}");
+        let mut worst_native = 0.0f64;
+        for file in &files {
+            let local = native.handle("POST", "/predict", Some(OCTETS.1), &file.bytes);
+            assert_eq!(local.status, 200, "{}", file.path);
             let local = Answer::from_body(&local.body).unwrap();
-            for (who, a, worst) in [
-                ("component", &component, &mut worst_component),
-                ("native", &local, &mut worst_native),
-            ] {
-                if (a.label.as_str(), a.group.as_str(), a.mime_type.as_str()) != want {
-                    differ.push(format!(
-                        "{who} {path}: {} where magika says {}",
-                        a.label, want.0
-                    ));
-                }
-                *worst = worst.max((a.confidence - score).abs());
-            }
+            compare("native", file, &local, &mut differ, &mut worst_native);
         }
         assert!(
             differ.is_empty(),
@@ -85,10 +139,38 @@ async fn the_component_and_the_pipeline_answer_like_the_package_on_the_corpus() 
             "{bundle}: native score off by {worst_native}"
         );
         eprintln!(
-            "{bundle}: {} files, {} labels, all equal; largest score difference: component {worst_component:.2e}, native {worst_native:.2e}",
+            "{bundle}: {} files, all equal; largest score difference: component {worst_component:.2e}, native {worst_native:.2e}",
             files.len(),
-            labels.len()
         );
+    }
+}
+
+/// The same packaged component under `wasmtime serve` and `spin up` (tools from
+/// `../shared/tools`, as tests/runtimes.rs) answers every corpus file as magika does.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_packaged_component_answers_alike_under_spin_and_wasmtime_serve() {
+    let _serial = common::NETWORKS_ONE_AT_A_TIME.lock().await;
+    for bundle in file_type_bundles() {
+        let files = corpus_files(&bundle);
+        let wasm = common::packaged_wasm(&bundle).await;
+        for what in OTHER_RUNTIMES {
+            let Some((_served, addr)) = serve_component(what, &wasm).await else {
+                return;
+            };
+            let (differ, worst) = served_answers(addr, what, &files).await;
+            assert!(
+                differ.is_empty(),
+                "{bundle} under {what}: {} differences:\n{}",
+                differ.len(),
+                differ.join("\n")
+            );
+            assert!(
+                worst <= SCORE_TOLERANCE,
+                "{bundle} under {what}: score off by {worst}"
+            );
+            eprintln!("{bundle} under {what}: {} files, all equal", files.len());
+        }
+        let _ = std::fs::remove_file(wasm);
     }
 }
 
