@@ -27,6 +27,7 @@ fn main() {
     for watched in [
         "guest",
         "pipeline",
+        "wasm-kernel",
         "wit",
         "tests/fault-guest",
         // The workspace manifest holds the release profile the guest is built with.

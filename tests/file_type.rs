@@ -78,14 +78,14 @@ fn compare(
     *worst = worst.max((answer.confidence - file.score).abs());
 }
 
-/// Every corpus file posted to `addr`: the answers' differences from magika's, and the
-/// largest score difference.
+/// Every corpus file posted to `addr`: the answers' differences from magika's, the
+/// largest score difference, and the response bodies.
 async fn served_answers(
     addr: std::net::SocketAddr,
     who: &str,
     files: &[CorpusFile],
-) -> (Vec<String>, f64) {
-    let (mut differ, mut worst) = (Vec::new(), 0.0f64);
+) -> (Vec<String>, f64, Vec<Vec<u8>>) {
+    let (mut differ, mut worst, mut bodies) = (Vec::new(), 0.0f64, Vec::new());
     for file in files {
         let reply = request(addr, "POST", "/predict", &[OCTETS], file.bytes.clone()).await;
         assert_eq!(
@@ -102,8 +102,9 @@ async fn served_answers(
             &mut differ,
             &mut worst,
         );
+        bodies.push(reply.body);
     }
-    (differ, worst)
+    (differ, worst, bodies)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -114,7 +115,7 @@ async fn the_component_and_the_pipeline_answer_like_the_package_on_the_corpus() 
     for bundle in bundles {
         let files = corpus_files(&bundle);
         let srv = server(&bundle).await;
-        let (mut differ, worst_component) = served_answers(srv.addr, "component", &files).await;
+        let (mut differ, worst_component, _) = served_answers(srv.addr, "component", &files).await;
         let dir = common::bundle_dir(&bundle);
         let native = pipeline::Function::load(&pipeline::Bundle::read_dir(&dir).unwrap()).unwrap();
         let mut worst_native = 0.0f64;
@@ -146,18 +147,24 @@ async fn the_component_and_the_pipeline_answer_like_the_package_on_the_corpus() 
 }
 
 /// The same packaged component under `wasmtime serve` and `spin up` (tools from
-/// `../shared/tools`, as tests/runtimes.rs) answers every corpus file as magika does.
+/// `../shared/tools`, as tests/runtimes.rs) answers every corpus file as magika does, and
+/// byte for byte as under our host, where the guest runs its register-fitted GEMM kernel
+/// (`MLFN_WASM_GEMM`, wasm-kernel/) instead of tract's: the two kernels give the same bits.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_packaged_component_answers_alike_under_spin_and_wasmtime_serve() {
     let _serial = common::NETWORKS_ONE_AT_A_TIME.lock().await;
     for bundle in file_type_bundles() {
         let files = corpus_files(&bundle);
+        let ours = {
+            let srv = server(&bundle).await;
+            served_answers(srv.addr, "our host", &files).await.2
+        };
         let wasm = common::packaged_wasm(&bundle).await;
         for what in OTHER_RUNTIMES {
             let Some((_served, addr)) = serve_component(what, &wasm).await else {
                 return;
             };
-            let (differ, worst) = served_answers(addr, what, &files).await;
+            let (differ, worst, bodies) = served_answers(addr, what, &files).await;
             assert!(
                 differ.is_empty(),
                 "{bundle} under {what}: {} differences:\n{}",
@@ -168,7 +175,11 @@ async fn the_packaged_component_answers_alike_under_spin_and_wasmtime_serve() {
                 worst <= SCORE_TOLERANCE,
                 "{bundle} under {what}: score off by {worst}"
             );
-            eprintln!("{bundle} under {what}: {} files, all equal", files.len());
+            common::assert_same_bodies(&bundle, what, &bodies, &ours);
+            eprintln!(
+                "{bundle} under {what}: {} files, all equal, the same bytes as under our host",
+                files.len()
+            );
         }
         let _ = std::fs::remove_file(wasm);
     }

@@ -44,11 +44,12 @@ async fn post_image(
     .await
 }
 
-/// Every reference image posted raw; returns the largest top-1 probability difference.
-async fn check_every_sample(addr: SocketAddr, bundle: &str, what: &str) -> f64 {
+/// Every reference image posted raw; returns the largest top-1 probability difference
+/// and the response bodies.
+async fn check_every_sample(addr: SocketAddr, bundle: &str, what: &str) -> (f64, Vec<Vec<u8>>) {
     let reference = reference(bundle);
     assert!(reference.samples.len() >= 20, "{bundle}: too few samples");
-    let mut worst = 0f64;
+    let (mut worst, mut bodies) = (0f64, Vec::new());
     for s in &reference.samples {
         let reply = post_image(addr, "/predict", &s.content_type, &s.bytes).await;
         assert_eq!(
@@ -64,9 +65,10 @@ async fn check_every_sample(addr: SocketAddr, bundle: &str, what: &str) -> f64 {
             .check(tops[0])
             .unwrap_or_else(|e| panic!("{what} {bundle} {}: {e}", s.file));
         worst = worst.max(d);
+        bodies.push(reply.body);
     }
     assert!(worst <= MAX_TOP1_DIFF);
-    worst
+    (worst, bodies)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -76,7 +78,7 @@ async fn the_packaged_component_classifies_every_reference_image_like_the_refere
     for bundle in image_bundles() {
         let n = reference(&bundle).samples.len();
         let srv = common::drift::server_with_window(&bundle, n).await;
-        let worst = check_every_sample(srv.addr, &bundle, "host").await;
+        let (worst, _) = check_every_sample(srv.addr, &bundle, "host").await;
         eprintln!("{bundle}: top-1 equal on every sample on our host; worst |Δp| {worst:e}");
         // The host watches the images' sizes and brightness and the answers' confidence.
         let one = &reference(&bundle).samples[0];
@@ -92,12 +94,17 @@ async fn the_packaged_component_classifies_every_reference_image_like_the_refere
 async fn the_packaged_component_answers_alike_under_spin_and_wasmtime_serve() {
     let _serial = ONE_AT_A_TIME.lock().await;
     for bundle in image_bundles() {
+        let ours = {
+            let srv = server(&bundle).await;
+            check_every_sample(srv.addr, &bundle, "host").await.1
+        };
         let wasm = common::packaged_wasm(&bundle).await;
         for runtime in OTHER_RUNTIMES {
             let Some((_served, addr)) = serve_component(runtime, &wasm).await else {
                 return;
             };
-            check_every_sample(addr, &bundle, runtime).await;
+            let (_, theirs) = check_every_sample(addr, &bundle, runtime).await;
+            common::assert_same_bodies(&bundle, runtime, &theirs, &ours);
         }
         let _ = std::fs::remove_file(wasm);
     }

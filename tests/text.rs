@@ -38,11 +38,11 @@ fn requests(samples: &[Sample]) -> Vec<&[Sample]> {
 }
 
 /// Every reference sample, posted in as few requests as the limits allow; returns the
-/// smallest cosine.
-async fn check_every_sample(addr: SocketAddr, bundle: &str, what: &str) -> f64 {
+/// smallest cosine and the response bodies.
+async fn check_every_sample(addr: SocketAddr, bundle: &str, what: &str) -> (f64, Vec<Vec<u8>>) {
     let reference = reference(bundle);
     assert!(reference.samples.len() >= 100, "{bundle}: too few samples");
-    let mut smallest = 1.0f64;
+    let (mut smallest, mut bodies) = (1.0f64, Vec::new());
     for chunk in requests(&reference.samples) {
         let texts: Vec<&str> = chunk.iter().map(|s| s.text.as_str()).collect();
         let reply = post_json(addr, "/predict", &json!({ "texts": texts })).await;
@@ -60,9 +60,10 @@ async fn check_every_sample(addr: SocketAddr, bundle: &str, what: &str) -> f64 {
                 .unwrap_or_else(|e| panic!("{what} {bundle}: {}: {e}", sample.origin));
             smallest = smallest.min(1.0 - d);
         }
+        bodies.push(reply.body);
     }
     assert!(smallest >= MIN_COSINE);
-    smallest
+    (smallest, bodies)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -71,7 +72,7 @@ async fn the_packaged_component_embeds_every_reference_text_like_onnxruntime() {
     for bundle in text_bundles() {
         let n = reference(&bundle).samples.len();
         let srv = common::drift::server_with_window(&bundle, n).await;
-        let c = check_every_sample(srv.addr, &bundle, "host").await;
+        let (c, _) = check_every_sample(srv.addr, &bundle, "host").await;
         eprintln!("{bundle}: every sample within tolerance on our host; smallest cosine {c}");
         // The host watches the texts' lengths and unknown tokens.
         let one = reference(&bundle).samples[0].text.clone();
@@ -87,12 +88,17 @@ async fn the_packaged_component_embeds_every_reference_text_like_onnxruntime() {
 async fn the_packaged_component_answers_alike_under_spin_and_wasmtime_serve() {
     let _serial = ONE_AT_A_TIME.lock().await;
     for bundle in text_bundles() {
+        let ours = {
+            let srv = server(&bundle).await;
+            check_every_sample(srv.addr, &bundle, "host").await.1
+        };
         let wasm = common::packaged_wasm(&bundle).await;
         for runtime in OTHER_RUNTIMES {
             let Some((_served, addr)) = serve_component(runtime, &wasm).await else {
                 return;
             };
-            check_every_sample(addr, &bundle, runtime).await;
+            let (_, theirs) = check_every_sample(addr, &bundle, runtime).await;
+            common::assert_same_bodies(&bundle, runtime, &theirs, &ours);
         }
         let _ = std::fs::remove_file(wasm);
     }

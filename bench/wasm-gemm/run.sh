@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tract's wasm GEMM kernel vs the register-fitted one (src/rotation.rs), per k: under
+# tract's wasm GEMM kernel vs the guest's register-fitted one (wasm-kernel/), per k: under
 # wasmtime-cli 48.0.8 (../shared/tools/wasmtime) without and with epoch interruption
 # (`-W timeout`, as Spin and `wasmtime serve --timeout` run guests), then under our host's
 # engine (host/examples/run_command.rs: vendor/'s patched Cranelift, epochs on), and last
@@ -8,10 +8,11 @@
 #
 # What it showed (2026-11-28, AMD EPYC Zen 4, k = 1024): tract's wasm kernel 33.1 GFLOP/s
 # without epochs, 27.1 under stock wasmtime with them, 30.8 under our host; the fitted
-# kernel 44.7 / 19.0 / 37.1. tract's AVX-512 kernels: 114-116. A 128-bit wasm kernel
-# without FMA can issue at most 2 multiplies and 2 adds of 4 lanes per cycle on Zen 4,
-# half of what its AVX-512 FMAs do: a GEMM-bound network cannot get within 2× of native
-# tract here, whatever the wasm kernel.
+# kernel 44.7 / 19.0 / 37.1 (so the guest runs it only where our host asks: wasm-kernel/).
+# tract's AVX-512 kernels: 114-116. A 128-bit wasm kernel without FMA can issue at most
+# 2 multiplies and 2 adds of 4 lanes per cycle on Zen 4, half of what its AVX-512 FMAs
+# do: a GEMM-bound network cannot get within 2× of native tract here, whatever the wasm
+# kernel.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 wasmtime="${WASMTIME:-$here/../../../shared/tools/wasmtime}"

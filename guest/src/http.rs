@@ -62,6 +62,8 @@ impl Head {
 #[http_component]
 async fn handle(req: IncomingRequest, out: ResponseOutparam) {
     let start = Instant::now();
+    #[cfg(feature = "networks")]
+    choose_gemm_kernel();
     let head = Head::read(&req);
     let service = crate::service();
     let (mut response, outcome) = match service {
@@ -155,6 +157,18 @@ fn input_logging() -> InputLogging {
         Ok("raw") => InputLogging::Raw,
         _ => InputLogging::Buckets,
     }
+}
+
+/// The GEMM kernel of this instance: the fitted one when the host's environment asks for
+/// it (`MLFN_WASM_GEMM=fitted`: our host, whose compiler keeps its registers across
+/// epoch checks), tract's otherwise. Read from `wasi:cli/environment` per request: the
+/// environment libc caches may have been read, empty, while the snapshot was taken.
+#[cfg(feature = "networks")]
+fn choose_gemm_kernel() {
+    let fitted = wasi::cli::environment::get_environment()
+        .iter()
+        .any(|(k, v)| k == wasm_kernel::ENV_VAR && v == wasm_kernel::FITTED);
+    wasm_kernel::use_fitted(fitted);
 }
 
 /// 16 hex digits from `wasi:random` (read per request: a snapshot must not fix it).

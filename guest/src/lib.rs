@@ -34,6 +34,9 @@ pub fn load_bundle(files: Vec<(String, Vec<u8>)>) -> Result<(), String> {
     if SERVICE.get().is_some() {
         return Err("a model bundle is already loaded".into());
     }
+    // The GEMM kernel tract's wasm tier is asked for, registered before any plan is made.
+    #[cfg(feature = "networks")]
+    wasm_kernel::link();
     alloc::start_loading(files.iter().map(|(_, bytes)| bytes.len()).sum());
     let mut bundle = Bundle::new();
     for (name, bytes) in files {

@@ -209,7 +209,12 @@ async fn main() -> Result<()> {
         wasm.len()
     );
     let t = Instant::now();
-    let rt = Arc::new(Runtime::from_wasm(&wasm, PoolLimits::default()).await?);
+    let mut rt = Runtime::from_wasm(&wasm, PoolLimits::default()).await?;
+    // MLFN_WASM_GEMM=tract: the guest's GEMM as under other runtimes (wasm-kernel), to compare.
+    if let Ok(kernel) = std::env::var(wasm_kernel::ENV_VAR) {
+        rt.set_env(vec![(wasm_kernel::ENV_VAR.into(), kernel)]);
+    }
+    let rt = Arc::new(rt);
     println!(
         "compile (cranelift, no cache): {:.2} s",
         t.elapsed().as_secs_f64()

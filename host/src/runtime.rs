@@ -29,6 +29,7 @@ pub struct Runtime {
     pub bundle: Option<BundleInfo>,
     pub load_time: Duration,
     memory_cap: usize,
+    /// Every instance's environment: `instance_env` of what the operator passes.
     env: Vec<(String, String)>,
 }
 
@@ -93,7 +94,7 @@ impl Runtime {
             bundle,
             load_time,
             memory_cap,
-            env: Vec::new(),
+            env: instance_env(Vec::new()),
         })
     }
 
@@ -127,9 +128,9 @@ impl Runtime {
         store
     }
 
-    /// Environment variables every instance gets (none unless the operator asks).
+    /// Environment variables every instance gets: the operator's, and `MLFN_WASM_GEMM`.
     pub fn set_env(&mut self, env: Vec<(String, String)>) {
-        self.env = env;
+        self.env = instance_env(env);
     }
 
     fn typed(&self) -> Result<&InferenceFunctionPre<InstanceState>> {
@@ -215,4 +216,15 @@ pub fn start_epoch_ticker(engine: &Engine) {
             std::thread::sleep(EPOCH_TICK);
         }
     });
+}
+
+/// The operator's variables, and `MLFN_WASM_GEMM=fitted` unless they set it: this host's
+/// compiler (vendor/) keeps a loop's vector registers across epoch checks, where the
+/// guest's register-fitted GEMM kernel beats tract's (wasm-kernel/src/lib.rs). Other
+/// runtimes do not set it, and the guest then runs tract's kernel; both give the same bits.
+fn instance_env(mut operator: Vec<(String, String)>) -> Vec<(String, String)> {
+    if !operator.iter().any(|(k, _)| k == wasm_kernel::ENV_VAR) {
+        operator.push((wasm_kernel::ENV_VAR.into(), wasm_kernel::FITTED.into()));
+    }
+    operator
 }

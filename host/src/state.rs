@@ -1,6 +1,6 @@
 //! Per-instance store state. The component gets no filesystem (no preopens), no
-//! environment, no arguments, no sockets and no outbound HTTP: the inference function
-//! needs none of them.
+//! arguments, no sockets and no outbound HTTP: the inference function needs none of them.
+//! Its environment is the operator's variables and `MLFN_WASM_GEMM` (runtime.rs).
 
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;

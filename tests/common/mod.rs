@@ -379,3 +379,18 @@ pub fn corpus(bundle: &str) -> serde_json::Value {
     }
     serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap()
 }
+
+/// The same requests answered under another runtime (`theirs`) and under our host
+/// (`ours`), byte for byte. Our host asks the guest for its register-fitted GEMM kernel
+/// (`MLFN_WASM_GEMM`, wasm-kernel/) and the other runtimes do not: the two kernels must
+/// give the same bits.
+pub fn assert_same_bodies(bundle: &str, runtime: &str, theirs: &[Vec<u8>], ours: &[Vec<u8>]) {
+    assert_eq!(theirs.len(), ours.len(), "{bundle} under {runtime}");
+    for (i, (theirs, ours)) in theirs.iter().zip(ours).enumerate() {
+        assert_eq!(
+            String::from_utf8_lossy(theirs),
+            String::from_utf8_lossy(ours),
+            "{bundle}: request {i} under {runtime} and under our host"
+        );
+    }
+}

@@ -2,13 +2,10 @@
 //! called in a loop as tract calls it per tile, at k from 4 to 1024. A and B stay in
 //! cache: this measures the kernel's instructions, not memory.
 //!
-//! Built for wasm32: tract's `wasm_f32_8x8` and `rotation::kernel` (its k loop as written,
-//! and unrolled by two); bench/wasm-gemm/run.sh runs it under wasmtime with and without
-//! epoch interruption, and under our host's engine. Built natively on x86-64: tract's
+//! Built for wasm32: tract's `wasm_f32_8x8` and the guest's register-fitted kernel
+//! (`wasm_kernel::fitted`, the one our host asks for); bench/wasm-gemm/run.sh runs it under
+//! wasmtime with and without epoch interruption, and under our host's engine. Built natively on x86-64: tract's
 //! AVX-512 f32 kernels on the same loop, the other side of the wasm / native ratio.
-
-#[cfg(target_arch = "wasm32")]
-mod rotation;
 
 use std::time::Instant;
 use tract_linalg::mmm::{FusedKerSpec, OutputStoreKer};
@@ -99,21 +96,14 @@ fn main() {
 #[cfg(target_arch = "wasm32")]
 fn main() {
     let tract = tract_linalg::wasm::wasm_f32_8x8.kernel;
-    println!("GFLOP/s; ratio = rotation / tract");
+    println!("GFLOP/s; ratio = fitted / tract");
     println!(
-        "{:>6} {:>10} {:>10} {:>6} {:>14} {:>6}",
-        "k", "tract 8x8", "rotation", "ratio", "rotation, ×2", "ratio"
+        "{:>6} {:>10} {:>10} {:>6}",
+        "k", "tract 8x8", "fitted", "ratio"
     );
     for k in KS {
         let t = gflops(tract, 8, 8, k);
-        let (r1, r2) = (
-            gflops(rotation::kernel::<false>, 8, 8, k),
-            gflops(rotation::kernel::<true>, 8, 8, k),
-        );
-        println!(
-            "{k:>6} {t:>10.1} {r1:>10.1} {:>6.2} {r2:>14.1} {:>6.2}",
-            r1 / t,
-            r2 / t
-        );
+        let f = gflops(wasm_kernel::fitted::kernel, 8, 8, k);
+        println!("{k:>6} {t:>10.1} {f:>10.1} {:>6.2}", f / t);
     }
 }

@@ -1,15 +1,14 @@
-//! A tract 8×8 f32 GEMM kernel shaped for the 16 `xmm` registers Cranelift allocates on
-//! x86-64, measured against tract's own `wasm_f32_8x8` by `main.rs`.
+//! The kernel: tract's fused-op program over one 8×8 f32 tile, shaped for the 16 `xmm`
+//! registers Cranelift allocates on x86-64.
 //!
-//! tract's kernel holds the 8×8 tile in 16 `v128` accumulators and broadcasts each A
+//! tract's `wasm_f32_8x8` holds the tile in 16 `v128` accumulators and broadcasts each A
 //! value: with the B vectors and broadcasts that is more than 16 registers, so Cranelift
 //! spills inside the k loop. This one computes the tile in two passes of four rows: per
 //! k step a pass loads its 4 A values as one vector, makes the three lane rotations with
 //! one shuffle each, and multiplies each by the two B vectors, so accumulator `D[s][j]`
 //! holds, in lane `i`, row `(i + s) % 4` and column `4j + i` (the half-tile along its
-//! diagonals): 4 + 2 + 8 registers. The diagonals go back into rows once per `AddMatMul`.
-//! A one-pass 4×8 form of it matched tract's generic kernel bit for bit in a wasm check
-//! (session 10's closing note); this two-pass form was not re-checked: it is a benchmark.
+//! diagonals): 4 + 2 + 8 registers. Every other op of the program is tract's, op for op
+//! and operand for operand (`tract-linalg` src/wasm/mmm_f32_gemm.rs, fuse.rs).
 
 use std::arch::wasm32::*;
 
@@ -28,7 +27,7 @@ type Rows = [[v128; NV]; MR];
 /// # Safety
 /// As for every tract kernel: the program ends with `Done` and its pointers are valid for
 /// the tile, packings and strides the op names.
-pub unsafe fn kernel<const UNROLLED: bool>(program: &[FusedKerSpec<f32>]) -> isize {
+pub unsafe fn kernel(program: &[FusedKerSpec<f32>]) -> isize {
     let mut rows: Rows = [[f32x4_splat(0.0); NV]; MR];
     for op in program {
         // SAFETY: the caller's contract covers every pointer an op carries.
@@ -96,7 +95,7 @@ pub unsafe fn kernel<const UNROLLED: bool>(program: &[FusedKerSpec<f32>]) -> isi
                     pa,
                     pb,
                     packing: _,
-                } => add_mat_mul::<UNROLLED>(&mut rows, k, pa as *const v128, pb as *const v128),
+                } => add_mat_mul(&mut rows, k, pa as *const v128, pb as *const v128),
             }
         }
     }
@@ -180,35 +179,21 @@ unsafe fn store(rows: &Rows, tile: OutputStoreKer) {
 ///
 /// A pass accumulates by diagonal (`diagonals[s][j]`, lane `i`: row `(i + s) % 4` of the
 /// pass, column `4j + i`), so each step needs only four A values as one vector and its
-/// three rotations. Reading B twice costs loads, which are cheap; spilling is not.
+/// three rotations. Reading B twice costs loads, which are cheap; spilling is not. The
+/// diagonals start from the tile's values and go back into rows once per `AddMatMul`
+/// (permutations, no arithmetic): every element sees the additions tract's kernel makes,
+/// in the same order, so the results are the same bits.
 ///
-/// `UNROLLED`: two k steps per loop iteration. A wasm engine that interrupts by epoch
-/// (wasmtime with a timeout, Spin, our host) checks at every loop back edge, and Cranelift 0.135 keeps the
-/// accumulators on the stack across that check's (cold) call, reloading and storing them
-/// every iteration. Unrolled by 2 that is paid every other step; unrolled by 8 the body's
-/// register pressure makes Cranelift spill anyway (measured: k = 1024, 19.2 GFLOP/s at
-/// 1, 29.6 at 2, 22.7 at 8 under `-W timeout`).
+/// Not unrolled: under our host's compiler (vendor/) the body as written keeps its
+/// accumulators in registers across the epoch check; unrolled by two, LLVM's interleaving
+/// of the steps makes Cranelift spill (bench/results/wasm_gemm.txt).
 #[inline(always)]
-unsafe fn add_mat_mul<const UNROLLED: bool>(
-    rows: &mut Rows,
-    k: usize,
-    pa: *const v128,
-    pb: *const v128,
-) {
+unsafe fn add_mat_mul(rows: &mut Rows, k: usize, pa: *const v128, pb: *const v128) {
     for (pass, pass_rows) in rows.chunks_exact_mut(4).enumerate() {
-        let mut diagonals = [[f32x4_splat(0.0); NV]; 4];
-        // SAFETY (each step): the packings hold k steps of 8 A values and 8 B values.
-        let mut step = 0;
-        let mut one =
-            |s: usize| unsafe { multiply_add(&mut diagonals, pa.add(2 * s + pass), pb.add(2 * s)) };
-        // Written out: a loop here would get its own back edge, and its own check.
-        while UNROLLED && step + 2 <= k {
-            one(step);
-            one(step + 1);
-            step += 2;
-        }
-        for s in step..k {
-            one(s);
+        let mut diagonals = to_diagonals(pass_rows);
+        for step in 0..k {
+            // SAFETY: the packings hold k steps of 8 A values and 8 B values.
+            unsafe { multiply_add(&mut diagonals, pa.add(2 * step + pass), pb.add(2 * step)) };
         }
         // Row r, lane i is diagonal (r - i) % 4, lane i: two blends of diagonal pairs,
         // then one of those.
@@ -217,10 +202,26 @@ unsafe fn add_mat_mul<const UNROLLED: bool>(
             for (j, v) in row.iter_mut().enumerate() {
                 let left = i32x4_shuffle::<0, 1, 6, 7>(d[r][j], d[(r + 2) % 4][j]);
                 let right = i32x4_shuffle::<0, 1, 6, 7>(d[(r + 3) % 4][j], d[(r + 1) % 4][j]);
-                *v = f32x4_add(*v, i32x4_shuffle::<0, 5, 2, 7>(left, right));
+                *v = i32x4_shuffle::<0, 5, 2, 7>(left, right);
             }
         }
     }
+}
+
+/// Four rows of the tile as diagonals: `d[s][j]`, lane `i`, is row `(i + s) % 4`,
+/// column `4j + i`.
+#[inline(always)]
+fn to_diagonals(rows: &[[v128; NV]]) -> [[v128; NV]; 4] {
+    std::array::from_fn(|s| {
+        std::array::from_fn(|j| {
+            f32x4(
+                f32x4_extract_lane::<0>(rows[s % 4][j]),
+                f32x4_extract_lane::<1>(rows[(1 + s) % 4][j]),
+                f32x4_extract_lane::<2>(rows[(2 + s) % 4][j]),
+                f32x4_extract_lane::<3>(rows[(3 + s) % 4][j]),
+            )
+        })
+    })
 }
 
 /// One k step of a pass: the four A values of the pass (`a`), their rotations, times the
