@@ -11,7 +11,7 @@
 //!   timeout) every loop back edge calls out and clobbers every vector register, and
 //!   there it is the slower one (19.1 against 27.2).
 //!
-//! So this crate registers one kernel with tract, `mlfn_wasm_f32_8x8`, with tract's own
+//! So this crate registers one kernel with tract, `wasm_f32_8x8_mlfn`, with tract's own
 //! packings, and picks per call: the fitted kernel for products over at least 32 steps
 //! of k when the instance was told to (`use_fitted`, which the guest sets from the `MLFN_WASM_GEMM` environment variable at
 //! every request; our host sets it), tract's otherwise. Both give the same bits: the fitted
@@ -39,8 +39,11 @@ mod dispatch {
     use tract_linalg::mmm_routines::MmmRoutine;
     use tract_linalg::mmm_tiers::MmmTier;
 
-    /// The name tract knows the kernel by (e.g. in a plan's debug output).
-    pub const KERNEL_NAME: &str = "mlfn_wasm_f32_8x8";
+    /// The name tract knows the kernel by. It sorts after `wasm_f32_8x8` on purpose: where
+    /// `n` is symbolic (a sequence length: MiniLM), tract 0.23 asks no tier and takes the
+    /// widest tile of a packing group, ties going to the last kernel by name
+    /// (`mmm_routines::runnable_for`, `einsum::kernel_selection::strategize`).
+    pub const KERNEL_NAME: &str = "wasm_f32_8x8_mlfn";
 
     /// Whether this instance runs the fitted kernel. Off in the snapshot: a fresh
     /// instance uses tract's until told otherwise.
