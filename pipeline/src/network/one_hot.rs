@@ -29,7 +29,7 @@ pub(super) fn rewrite(model: &mut TypedModel) -> TractResult<usize> {
         let Some(found) = one_hot_product(model, id)? else {
             continue;
         };
-        let patch = lookup(model, id, &found)?;
+        let patch = lookup(model, id, found)?;
         patch.apply(model)?;
         done += 1;
     }
@@ -168,7 +168,7 @@ fn is_plain_product(einsum: &EinSum, a_rank: usize, b_rank: usize) -> bool {
 }
 
 /// The patch: clamp, cast to i64, gather, drop the unit axis, in place of the einsum.
-fn lookup(model: &TypedModel, id: usize, found: &OneHotProduct) -> TractResult<TypedModelPatch> {
+fn lookup(model: &TypedModel, id: usize, found: OneHotProduct) -> TractResult<TypedModelPatch> {
     let name = model.node(id).name.clone();
     let mut patch = TypedModelPatch::default();
     let x = patch.tap_model(model, found.indices)?;
@@ -190,7 +190,7 @@ fn lookup(model: &TypedModel, id: usize, found: &OneHotProduct) -> TractResult<T
         &[x],
     )?[0];
     let (n, d) = (found.classes, found.width);
-    let mut rows = found.weights.clone();
+    let mut rows = found.weights;
     rows.resize((n + 1) * d, 0.0);
     let table = Tensor::from_shape(&[n + 1, d], &rows)?;
     let table = patch.add_const(format!("{name}.one_hot_table"), table)?;
@@ -236,17 +236,17 @@ mod tests {
         -9.75,
     ];
 
-    /// `cast(eq(unsqueeze(x), 0..5), f32) · W` as jax2tf exports it.
-    fn one_hot_model(len: usize) -> TractResult<TypedModel> {
+    /// `cast(eq(unsqueeze(x), classes), f32) · w` as jax2tf exports it, `w` of shape
+    /// `[1, classes.len(), w.len() / classes.len()]`.
+    fn one_hot_model(len: usize, classes: &[i32], w: &[f32]) -> TractResult<TypedModel> {
         let mut model = TypedModel::default();
         let x = model.add_source("x", i32::fact([1, len]))?;
         let x = model.wire_node("unsqueeze", AxisOp::Add(2), &[x])?[0];
-        let classes: Vec<i32> = (0..CLASSES as i32).collect();
-        let classes =
-            model.add_const("classes", Tensor::from_shape(&[1, 1, CLASSES], &classes)?)?;
+        let n = classes.len();
+        let classes = model.add_const("classes", Tensor::from_shape(&[1, 1, n], classes)?)?;
         let eq = model.wire_node("eq", TypedBinOp(comp_eq(), None), &[x, classes])?[0];
         let one_hot = model.wire_node("cast", Cast::new(f32::datum_type()), &[eq])?[0];
-        let w = model.add_const("w", Tensor::from_shape(&[1, CLASSES, WIDTH], &W)?)?;
+        let w = model.add_const("w", Tensor::from_shape(&[1, n, w.len() / n], w)?)?;
         let product = model.wire_node(
             "product",
             EinSum::new("abk,akn->abn".parse()?, f32::datum_type()),
@@ -272,7 +272,8 @@ mod tests {
     -> TractResult<()> {
         // In range, both ends, and outside on either side (the product's zero rows).
         let x = [0, 4, 2, 1, 3, -1, 5, -1000, 1000, i32::MIN, i32::MAX, 4];
-        let before = one_hot_model(x.len())?.into_decluttered()?;
+        let classes: Vec<i32> = (0..CLASSES as i32).collect();
+        let before = one_hot_model(x.len(), &classes, &W)?.into_decluttered()?;
         let mut after = before.clone();
         assert_eq!(rewrite(&mut after)?, 1);
         let after = after.into_decluttered()?;
@@ -309,22 +310,7 @@ mod tests {
     #[test]
     fn a_product_with_anything_but_a_one_hot_is_left_alone() -> TractResult<()> {
         // The classes start at 1: not 0..n.
-        let mut model = TypedModel::default();
-        let x = model.add_source("x", i32::fact([1, 4]))?;
-        let x = model.wire_node("unsqueeze", AxisOp::Add(2), &[x])?[0];
-        let classes = model.add_const("classes", Tensor::from_shape(&[1, 1, 3], &[1i32, 2, 3])?)?;
-        let eq = model.wire_node("eq", TypedBinOp(comp_eq(), None), &[x, classes])?[0];
-        let one_hot = model.wire_node("cast", Cast::new(f32::datum_type()), &[eq])?[0];
-        let w = model.add_const(
-            "w",
-            Tensor::from_shape(&[1, 3, 2], &[1f32, 2., 3., 4., 5., 6.])?,
-        )?;
-        let product = model.wire_node(
-            "product",
-            EinSum::new("abk,akn->abn".parse()?, f32::datum_type()),
-            &[one_hot, w],
-        )?[0];
-        model.select_output_outlets(&[product])?;
+        let model = one_hot_model(4, &[1, 2, 3], &[1., 2., 3., 4., 5., 6.])?;
         let mut model = model.into_decluttered()?;
         assert_eq!(rewrite(&mut model)?, 0);
         Ok(())
