@@ -7,7 +7,7 @@
 
 use crate::common;
 
-use common::served::{OTHER_RUNTIMES, serve_component};
+use common::served::{OTHER_RUNTIMES, serve_component, serve_component_with_env};
 use common::{corpus, file_type_bundles, request, runtime, server};
 use host::verify_file_type::{Answer, FileTypeReference, SCORE_TOLERANCE};
 use sha2::{Digest, Sha256};
@@ -180,6 +180,33 @@ async fn the_packaged_component_answers_alike_under_spin_and_wasmtime_serve() {
                 "{bundle} under {what}: {} files, all equal, the same bytes as under our host",
                 files.len()
             );
+        }
+        let _ = std::fs::remove_file(wasm);
+    }
+}
+
+/// The component reads its settings from the environment of every request, though a
+/// network bundle's load read the environment (empty) while the snapshot was taken: under
+/// `wasmtime serve` and `spin up`, which put no limit of their own in front of it, a body
+/// over `MLFN_MAX_BODY_BYTES` is its 413.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_component_takes_its_body_limit_from_the_runtime_environment() {
+    let _serial = common::NETWORKS_ONE_AT_A_TIME.lock().await;
+    for bundle in file_type_bundles() {
+        let wasm = common::packaged_wasm(&bundle).await;
+        for what in OTHER_RUNTIMES {
+            let env = [("MLFN_MAX_BODY_BYTES", "1000")];
+            let Some((_served, addr)) = serve_component_with_env(what, &wasm, &env).await else {
+                return;
+            };
+            let post = async |len: usize| {
+                request(addr, "POST", "/predict", &[OCTETS], vec![b'a'; len]).await
+            };
+            assert_eq!(post(1000).await.status, 200, "{bundle} under {what}");
+            let r = post(1001).await;
+            let body = String::from_utf8_lossy(&r.body);
+            assert_eq!(r.status, 413, "{bundle} under {what}: {body}");
+            assert!(body.contains("1000 bytes"), "{bundle} under {what}: {body}");
         }
         let _ = std::fs::remove_file(wasm);
     }

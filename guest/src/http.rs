@@ -62,12 +62,13 @@ impl Head {
 #[http_component]
 async fn handle(req: IncomingRequest, out: ResponseOutparam) {
     let start = Instant::now();
+    let env = Env::read();
     #[cfg(feature = "networks")]
-    choose_gemm_kernel();
+    wasm_kernel::use_fitted(env.get(wasm_kernel::ENV_VAR) == Some(wasm_kernel::FITTED));
     let head = Head::read(&req);
     let service = crate::service();
     let (mut response, outcome) = match service {
-        Ok(service) => respond(service, &head, req).await,
+        Ok(service) => respond(service, &head, &env, req).await,
         Err(e) => failed(ApiError::internal(e)),
     };
     response
@@ -88,7 +89,7 @@ async fn handle(req: IncomingRequest, out: ResponseOutparam) {
             &head.request_id,
             ts,
             latency_us,
-            input_logging(),
+            env.input_logging(),
         );
         eprintln!("{line}");
     }
@@ -115,12 +116,17 @@ fn refused(route: &Route, e: ApiError) -> (Response, Outcome) {
     )
 }
 
-async fn respond(service: &Function, head: &Head, req: IncomingRequest) -> (Response, Outcome) {
+async fn respond(
+    service: &Function,
+    head: &Head,
+    env: &Env,
+    req: IncomingRequest,
+) -> (Response, Outcome) {
     let route = match service.route(&head.method, &head.path, head.content_type.as_deref()) {
         Ok(route) => route.with_inference_header(head.inference_header.as_deref()),
         Err(e) => return failed(e),
     };
-    let max_body_bytes = max_body_bytes();
+    let max_body_bytes = env.max_body_bytes();
     let instance = InstanceInfo {
         preinitialized: crate::preinitialized(),
         max_body_bytes,
@@ -140,35 +146,41 @@ async fn respond(service: &Function, head: &Head, req: IncomingRequest) -> (Resp
     }
 }
 
-/// The body limit: the host's (`MLFN_MAX_BODY_BYTES` in the component's environment, which
-/// `host serve --max-body-bytes` sets), else `MAX_BODY_BYTES`. Read per request: a
-/// snapshot must not fix it.
-fn max_body_bytes() -> usize {
-    std::env::var("MLFN_MAX_BODY_BYTES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(MAX_BODY_BYTES)
-}
+/// The component's environment, read once per request (a snapshot must not fix it) and
+/// through `wasi:cli/environment`, not libc: loading a network bundle reads the
+/// environment while the snapshot is taken, and libc then keeps that empty copy in every
+/// instance (measured: `spin up -e MLFN_MAX_BODY_BYTES=1000` was ignored by a packaged
+/// magika and honoured by breast-cancer).
+struct Env(Vec<(String, String)>);
 
-/// Raw input values in events only when the operator opts in (`MLFN_LOG_INPUTS=raw` in
-/// the component's environment); buckets against the baseline otherwise.
-fn input_logging() -> InputLogging {
-    match std::env::var("MLFN_LOG_INPUTS").as_deref() {
-        Ok("raw") => InputLogging::Raw,
-        _ => InputLogging::Buckets,
+impl Env {
+    fn read() -> Self {
+        Env(wasi::cli::environment::get_environment())
     }
-}
 
-/// The GEMM kernel of this instance: the fitted one when the host's environment asks for
-/// it (`MLFN_WASM_GEMM=fitted`: our host, whose compiler keeps its registers across
-/// epoch checks), tract's otherwise. Read from `wasi:cli/environment` per request: the
-/// environment libc caches may have been read, empty, while the snapshot was taken.
-#[cfg(feature = "networks")]
-fn choose_gemm_kernel() {
-    let fitted = wasi::cli::environment::get_environment()
-        .iter()
-        .any(|(k, v)| k == wasm_kernel::ENV_VAR && v == wasm_kernel::FITTED);
-    wasm_kernel::use_fitted(fitted);
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body limit: the host's (`MLFN_MAX_BODY_BYTES`, which `host serve
+    /// --max-body-bytes` sets), else `MAX_BODY_BYTES`.
+    fn max_body_bytes(&self) -> usize {
+        self.get("MLFN_MAX_BODY_BYTES")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(MAX_BODY_BYTES)
+    }
+
+    /// Raw input values in events only when the operator opts in (`MLFN_LOG_INPUTS=raw`);
+    /// buckets against the baseline otherwise.
+    fn input_logging(&self) -> InputLogging {
+        match self.get("MLFN_LOG_INPUTS") {
+            Some("raw") => InputLogging::Raw,
+            _ => InputLogging::Buckets,
+        }
+    }
 }
 
 /// 16 hex digits from `wasi:random` (read per request: a snapshot must not fix it).

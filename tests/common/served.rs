@@ -124,23 +124,37 @@ pub const OTHER_RUNTIMES: [&str; 2] = ["wasmtime serve", "spin up"];
 /// `wasm` served by `runtime` (one of `OTHER_RUNTIMES`) on a free port, once `/health`
 /// answers; `None` (said on stderr) when this machine lacks the shared tool.
 pub async fn serve_component(runtime: &str, wasm: &Path) -> Option<(Served, SocketAddr)> {
+    serve_component_with_env(runtime, wasm, &[]).await
+}
+
+/// `serve_component`, with `env` in the component's environment.
+pub async fn serve_component_with_env(
+    runtime: &str,
+    wasm: &Path,
+    env: &[(&str, &str)],
+) -> Option<(Served, SocketAddr)> {
     let addr = free_addr();
-    let cmd = match runtime {
+    let (mut cmd, env_flag) = match runtime {
         "wasmtime serve" => {
             let mut c = Command::new(shared_tool("wasmtime")?);
-            c.args(["serve", "-Scli", "--addr", &addr.to_string()])
-                .arg(wasm);
-            c
+            c.args(["serve", "-Scli", "--addr", &addr.to_string()]);
+            (c, "--env")
         }
         "spin up" => {
             let mut c = Command::new(shared_tool("spin")?);
-            c.args(["up", "--listen", &addr.to_string(), "-f"])
-                .arg(wasm)
+            c.args(["up", "--listen", &addr.to_string()])
                 // Spin keeps its state (logs, key-value files) beside the app; not in the repo.
                 .current_dir(std::env::temp_dir());
-            c
+            (c, "-e")
         }
         other => panic!("no runtime {other:?}"),
+    };
+    for (k, v) in env {
+        cmd.arg(env_flag).arg(format!("{k}={v}"));
+    }
+    match runtime {
+        "spin up" => cmd.arg("-f").arg(wasm),
+        _ => cmd.arg(wasm),
     };
     Some((serve(cmd, addr, runtime).await, addr))
 }
