@@ -6,9 +6,13 @@
 # tract's native x86-64 kernels on the same loop → bench/results/wasm_gemm.txt. A quiet
 # machine gives comparable figures.
 #
-# What it showed (2026-11-28, AMD EPYC Zen 4, k = 1024): tract's wasm kernel 33.1 GFLOP/s
-# without epochs, 27.1 under stock wasmtime with them, 30.8 under our host; the fitted
-# kernel 44.7 / 19.0 / 37.1 (so the guest runs it only where our host asks: wasm-kernel/).
+# What it showed (2026-11-29, AMD EPYC Zen 4, k = 1024): tract's wasm kernel 33.2 GFLOP/s
+# without epochs, 27.0 under stock wasmtime with them, 30.9 under our host; the fitted
+# kernel 44.7 / 19.2 / 43.7 (so the guest runs it only where our host asks: wasm-kernel/).
+# With its k loop in a function of its own the fitted kernel lost the epoch check's cost
+# under our host (37.1 -> 43.7). Tried and left: its products as relaxed-simd FMAs
+# (37.0 -> 33.6 under our host; Node 20's V8 lacks relaxed SIMD anyway), and its k loop
+# unrolled by two (LLVM loads both steps first, Cranelift spills an accumulator: 30.6).
 # tract's AVX-512 kernels: 114-116. A 128-bit wasm kernel without FMA can issue at most
 # 2 multiplies and 2 adds of 4 lanes per cycle on Zen 4, half of what its AVX-512 FMAs
 # do: a GEMM-bound network cannot get within 2× of native tract here, whatever the wasm

@@ -6,10 +6,10 @@
 //! - tract's `wasm_f32_8x8` holds its 8×8 tile in 16 `v128` registers;
 //! - `fitted::kernel` holds half of it at a time, leaving room for the operands in the
 //!   16 `xmm` registers Cranelift allocates on x86-64 (bench/results/wasm_gemm.txt, k = 1024:
-//!   37.1 GFLOP/s against tract's 30.8 under our host's compiler);
+//!   43.7 GFLOP/s against tract's 30.9 under our host's compiler);
 //! - but under a stock wasmtime with epoch interruption (Spin, `wasmtime serve` with a
 //!   timeout) every loop back edge calls out and clobbers every vector register, and
-//!   there it is the slower one (19.1 against 27.2).
+//!   there it is the slower one (19.2 against 27.0).
 //!
 //! So this crate registers one kernel with tract, `wasm_f32_8x8_mlfn`, with tract's own
 //! packings, and picks per call: the fitted kernel for products over at least 32 steps
@@ -66,7 +66,7 @@ mod dispatch {
     }
 
     /// Below 32 steps of k the fitted kernel's two passes and diagonal shuffles cost more
-    /// than they save (bench/results/wasm_gemm.txt, our host: 0.93× at k = 16, 1.09× at 64).
+    /// than they save (bench/results/wasm_gemm.txt, our host: 0.88× at k = 16, 1.02× at 32).
     const MIN_K: usize = 32;
 
     /// Whether the program multiplies over at least `MIN_K` steps.

@@ -61,7 +61,7 @@ fn gflops(kernel: Kernel, mr: usize, nr: usize, k: usize) -> f64 {
     2.0 * (mr * nr * k) as f64 * reps as f64 / best / 1e9
 }
 
-const KS: [usize; 5] = [4, 16, 64, 256, 1024];
+const KS: [usize; 6] = [4, 16, 32, 64, 256, 1024];
 
 #[cfg(target_arch = "x86_64")]
 fn main() {
