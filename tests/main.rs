@@ -18,6 +18,7 @@ mod observability;
 mod packaging;
 mod parity;
 mod runtimes;
+mod serving;
 mod text;
 mod toolchain;
 mod v2;

@@ -24,7 +24,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime::{Result, Trap, UpdateDeadline};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi_http::WasiHttpView;
@@ -217,7 +217,9 @@ pub enum Role {
     Admin,
 }
 
-/// Accepts connections until `shutdown` resolves, answering what `role` says.
+/// Accepts connections until `shutdown` resolves, answering what `role` says, each on
+/// this task's runtime. (`host serve`'s request threads balance theirs instead:
+/// serving_threads.rs.)
 pub async fn serve(
     server: Arc<Server>,
     listener: TcpListener,
@@ -227,45 +229,75 @@ pub async fn serve(
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(a) => a,
-                Err(e) => {
-                    // Out of file descriptors and the like: back off, do not die.
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    continue;
-                }
-            },
+            accepted = accept(&listener) => accepted,
             () = &mut shutdown => return Ok(()),
         };
-        // The guest sends the response head and the body as separate writes: without
-        // TCP_NODELAY, Nagle holds the body until the client's delayed ACK (~40 ms;
-        // measured as the p99 under wrk).
-        let _ = stream.set_nodelay(true);
-        let Ok(connection) = server.connections.clone().try_acquire_owned() else {
-            tracing::warn!(%peer, "connection cap reached; closing");
-            continue;
-        };
-        let server = server.clone();
-        tokio::spawn(async move {
-            let read_timeout = server.limits.read_timeout;
-            let service = hyper::service::service_fn(move |req| {
-                let server = server.clone();
-                async move { Ok::<_, Infallible>(handle(&server, role, req).await) }
-            });
-            if let Err(e) = http1::Builder::new()
-                .keep_alive(true)
-                // Without a timer hyper's header timeout is inert.
-                .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(read_timeout)
-                .serve_connection(TokioIo::new(stream), service)
-                .await
-            {
-                tracing::debug!(%peer, error = %e, "connection ended with an error");
-            }
-            drop(connection);
-        });
+        if let Some(connection) = admit(&server, &stream, peer) {
+            serve_connection(server.clone(), role, stream, peer, connection, ());
+        }
     }
+}
+
+/// The next connection. Accept errors (out of file descriptors and the like) are logged
+/// and retried after a pause: the server does not die of them.
+pub async fn accept(listener: &TcpListener) -> (tokio::net::TcpStream, SocketAddr) {
+    loop {
+        match listener.accept().await {
+            Ok(accepted) => return accepted,
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+}
+
+/// A place under the cap on open connections for a new connection, or `None` (the
+/// connection is then closed at once). Sets TCP_NODELAY on it.
+pub fn admit(
+    server: &Server,
+    stream: &tokio::net::TcpStream,
+    peer: SocketAddr,
+) -> Option<OwnedSemaphorePermit> {
+    // The guest sends the response head and the body as separate writes: without
+    // TCP_NODELAY, Nagle holds the body until the client's delayed ACK (~40 ms;
+    // measured as the p99 under wrk).
+    let _ = stream.set_nodelay(true);
+    let admitted = server.connections.clone().try_acquire_owned().ok();
+    if admitted.is_none() {
+        tracing::warn!(%peer, "connection cap reached; closing");
+    }
+    admitted
+}
+
+/// Serves one admitted connection's requests in a task on the current runtime. `place`
+/// (the connection's cap permit, and `on_close`) are dropped when the connection ends.
+pub fn serve_connection(
+    server: Arc<Server>,
+    role: Role,
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    place: OwnedSemaphorePermit,
+    on_close: impl Send + 'static,
+) {
+    tokio::spawn(async move {
+        let read_timeout = server.limits.read_timeout;
+        let service = hyper::service::service_fn(move |req| {
+            let server = server.clone();
+            async move { Ok::<_, Infallible>(handle(&server, role, req).await) }
+        });
+        if let Err(e) = http1::Builder::new()
+            .keep_alive(true)
+            // Without a timer hyper's header timeout is inert.
+            .timer(hyper_util::rt::TokioTimer::new())
+            .header_read_timeout(read_timeout)
+            .serve_connection(TokioIo::new(stream), service)
+            .await
+        {
+            tracing::debug!(%peer, error = %e, "connection ended with an error");
+        }
+        drop((place, on_close));
+    });
 }
 
 /// Binds `addr` and serves in a background task until the returned handle is dropped.
