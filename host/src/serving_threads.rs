@@ -1,7 +1,7 @@
 //! `host serve`'s request threads: one OS thread per core, each with a single-threaded
-//! tokio runtime of its own, all accepting from the same listening socket. A connection,
-//! its requests, their instances and the work after each answer stay on the thread that
-//! accepted it.
+//! tokio runtime of its own, all accepting from the same listening socket. A connection
+//! is given to one thread when it is accepted; it, its requests, their instances and the
+//! work after each answer stay there.
 //!
 //! Why not tokio's multi-threaded runtime: every request spawns (the instance runs in a
 //! task of its own so it can stream its body after the head), and each spawn wakes an
@@ -13,23 +13,19 @@
 //! Balance is by open connections, as Envoy's "exact" connection balancer does: the
 //! thread that accepts a connection keeps it if no thread serves fewer, and otherwise
 //! hands it to the one that serves fewest. Whichever thread wins `accept` is left to the
-//! kernel, and it is often the same one: eight keep-alive connections opened at once all
-//! landed on one thread in about half the runs, and magika then answered 41-43 req/s at
-//! c=8 with the second core idle, as at c=1 (80-86 when they were split; wrk on
-//! `host serve models/magika`). A handoff costs a wakeup of the other thread once per
-//! connection, never per request.
+//! kernel, and it is often the same one: with wrk's keep-alive connections opened at
+//! once, magika answered 40-42 req/s in seven of eight runs at c=8 or c=2, the second
+//! core idle, as at c=1; balanced, 80-83 (`host serve models/magika`). A handoff costs a
+//! wakeup of the other thread once per connection, never per request. With wrk on the
+//! same two cores it costs the tabular c=8 p99 (README "Side by side").
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
+use tokio::sync::{OwnedSemaphorePermit, mpsc};
 use wasmtime::Result;
 use wasmtime::error::Context;
-
-use std::sync::Mutex;
-
-use tokio::sync::OwnedSemaphorePermit;
-use tokio::sync::mpsc;
 
 use crate::server::{self, Role, Server};
 
@@ -233,8 +229,8 @@ impl Thread {
         server::serve_connection(self.server.clone(), self.role, stream, peer, place, counted);
     }
 
-    /// Sends a connection counted on `thread` there; serves it here if that fails (the
-    /// thread has stopped, or the stream cannot leave this runtime).
+    /// Sends a connection counted on `thread` there. If that thread has stopped, serves it
+    /// here; if the stream cannot leave this runtime, the connection is closed.
     fn hand_over(
         &self,
         thread: usize,
