@@ -4,7 +4,7 @@ use crate::common;
 
 use std::collections::HashMap;
 
-use common::drift::eventually;
+use common::eventually;
 use common::{post_json, reference, request, runtime};
 use host::server::{ServeLimits, spawn_with};
 use host::telemetry::DriftConfig;

@@ -3,7 +3,6 @@
 //! accept them.
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use bytes::Bytes;
 use host::server::{Role, ServeLimits, Server};
@@ -13,6 +12,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 
 use crate::common;
+use common::eventually;
 
 /// A keep-alive connection, handshaken.
 async fn connect(addr: SocketAddr) -> SendRequest<Full<Bytes>> {
@@ -46,18 +46,6 @@ async fn predict(
         .to_string()
 }
 
-/// Polls `threads.open_connections()` until it equals `expected` (connections are
-/// uncounted when their thread notices the close).
-async fn until_open(threads: &ServingThreads, expected: &[usize]) {
-    for _ in 0..200 {
-        if threads.open_connections() == expected {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert_eq!(threads.open_connections(), expected);
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn keep_alive_connections_are_spread_evenly_over_the_threads_and_all_answered() {
     let bundle = "breast-cancer";
@@ -87,7 +75,7 @@ async fn keep_alive_connections_are_spread_evenly_over_the_threads_and_all_answe
     for sender in &mut senders {
         assert_eq!(predict(sender, &row.features).await, *label);
     }
-    until_open(&threads, &[3, 3, 3]).await;
+    eventually(async || threads.open_connections() == [3, 3, 3]).await;
 
     // Each connection is still answered on the thread it was given.
     for sender in &mut senders {
@@ -96,18 +84,11 @@ async fn keep_alive_connections_are_spread_evenly_over_the_threads_and_all_answe
 
     // Closing three leaves six; the next three go wherever connections are fewest.
     senders.truncate(6);
-    let remaining: usize = loop {
-        let open: usize = threads.open_connections().iter().sum();
-        if open == 6 {
-            break open;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    };
-    assert_eq!(remaining, 6);
+    eventually(async || threads.open_connections().iter().sum::<usize>() == 6).await;
     for _ in 0..3 {
         let mut sender = connect(addr).await;
         assert_eq!(predict(&mut sender, &row.features).await, *label);
         senders.push(sender);
     }
-    until_open(&threads, &[3, 3, 3]).await;
+    eventually(async || threads.open_connections() == [3, 3, 3]).await;
 }

@@ -3,23 +3,12 @@
 //! themselves are no drift; one sample over and over is.
 
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
 
 use host::server::BackgroundServer;
 use host::telemetry::DriftConfig;
 use serde_json::Value;
 
-/// Events are read when an instance has finished: poll until `pred` holds.
-pub async fn eventually<F: AsyncFnMut() -> bool>(mut pred: F) {
-    let start = Instant::now();
-    while !pred().await {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "timed out waiting for the events"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
+use super::eventually;
 
 /// A bundle served by our host with a drift window of the last `window` inputs, judged
 /// once it is full.

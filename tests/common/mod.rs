@@ -394,3 +394,16 @@ pub fn assert_same_bodies(bundle: &str, runtime: &str, theirs: &[Vec<u8>], ours:
         );
     }
 }
+
+/// Polls until `pred` holds, for what the host updates after an answer (events read when
+/// an instance has finished, connections uncounted when they close); fails after 10 s.
+pub async fn eventually<F: AsyncFnMut() -> bool>(mut pred: F) {
+    let start = std::time::Instant::now();
+    while !pred().await {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "timed out waiting for the host"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
