@@ -750,14 +750,22 @@ pub(crate) async fn run_guest(
     let mut store = runtime.new_store_with(Some(stderr.clone()));
     // Every epoch tick the guest yields to the executor (so a CPU-bound guest cannot hold
     // a worker thread and starve the accept loop and the concurrency guard), and once
-    // its deadline has passed it traps.
+    // its deadline has passed it traps. It yields through tokio's `yield_now`, which
+    // lets the I/O driver run before the task does again. wasmtime's own `Yield` wakes
+    // the task at once; with guests busy beside each other the run queue then never
+    // empties, and a single-threaded runtime polls for I/O only every 61 tasks (its
+    // `event_interval`): 61 ticks of 5 ms before a new connection was even read, and a
+    // request that should have been refused at once waited 0.4-0.6 s (tests/guards.rs).
     let started = Instant::now();
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(move |_| {
         if started.elapsed() >= limits.deadline {
             Err(Trap::Interrupt.into())
         } else {
-            Ok(UpdateDeadline::Yield(1))
+            Ok(UpdateDeadline::YieldCustom(
+                1,
+                Box::pin(tokio::task::yield_now()),
+            ))
         }
     });
     let (sender, receiver) = tokio::sync::oneshot::channel();
