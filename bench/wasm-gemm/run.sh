@@ -17,6 +17,12 @@
 # 2 multiplies and 2 adds of 4 lanes per cycle on Zen 4, half of what its AVX-512 FMAs
 # do: a GEMM-bound network cannot get within 2× of native tract here, whatever the wasm
 # kernel.
+# The second table of each run is whole products at MiniLM's weight shapes against a
+# short text (n = 14 tokens), 96 MiB of weights streamed from memory as a network's are.
+# (2026-11-29, a noisy hour: the best of four runs under our host) the fitted kernel
+# 26-28 GFLOP/s, tract's wasm kernel 23; tract's AVX-512 64x3 55-60. Memory costs the
+# wasm kernel a quarter of its in-cache rate at k = 384 (35 useful GFLOP/s, n padded to
+# 16) and the native one 45% (102), so streaming narrows the gap to 2.1-2.3×, not 2.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 wasmtime="${WASMTIME:-$here/../../../shared/tools/wasmtime}"

@@ -25,6 +25,17 @@ fn median(mut xs: Vec<Duration>) -> f64 {
     xs[xs.len() / 2].as_secs_f64() * 1e6
 }
 
+/// Minor page faults of this process so far (a fresh instance's first touch of a
+/// snapshot page is one).
+fn minor_faults() -> i64 {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage fills the struct it is given.
+    unsafe {
+        libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr());
+        usage.assume_init().ru_minflt
+    }
+}
+
 fn p99(mut xs: Vec<Duration>) -> f64 {
     xs.sort();
     xs[(xs.len() * 99 / 100).min(xs.len() - 1)].as_secs_f64() * 1e6
@@ -248,6 +259,7 @@ async fn main() -> Result<()> {
         println!("-- {} --", w.what);
         let runs = n.max(w.bodies.len());
         let mut wasm_times = Vec::new();
+        let faults_before = minor_faults();
         for (i, body) in w.bodies.iter().cycle().take(runs).enumerate() {
             let t = Instant::now();
             let status = host::direct::post_predict(&rt, w.content_type, body.clone())
@@ -265,8 +277,10 @@ async fn main() -> Result<()> {
             }
             wasm_times.push(took);
         }
+        let wasm_faults = (minor_faults() - faults_before) as f64 / runs as f64;
         let mut native = Vec::new();
         let mut network = Vec::new();
+        let faults_before = minor_faults();
         for i in 0..runs {
             let t = Instant::now();
             (w.native)(i)?;
@@ -275,13 +289,14 @@ async fn main() -> Result<()> {
             (w.network)(i)?;
             network.push(t.elapsed());
         }
+        let native_faults = (minor_faults() - faults_before) as f64 / runs as f64;
         let (wm, nm) = (median(wasm_times.clone()), median(native.clone()));
         println!(
-            "wasm request (fresh instance, whole pipeline, answer, event): median {wm:.1} µs, p99 {:.1} µs",
+            "wasm request (fresh instance, whole pipeline, answer, event): median {wm:.1} µs, p99 {:.1} µs, {wasm_faults:.0} page faults",
             p99(wasm_times)
         );
         println!(
-            "native tract: whole pipeline median {nm:.1} µs (p99 {:.1}); network alone median {:.1} µs; wasm / native {:.2}",
+            "native tract: whole pipeline median {nm:.1} µs (p99 {:.1}); network alone median {:.1} µs; wasm / native {:.2}; {native_faults:.0} page faults (both)",
             p99(native),
             median(network),
             wm / nm

@@ -1,6 +1,7 @@
 //! GFLOP/s of one GEMM tile (`Clear`, `AddMatMul` over k, per-row add, ReLU, store),
 //! called in a loop as tract calls it per tile, at k from 4 to 1024. A and B stay in
-//! cache: this measures the kernel's instructions, not memory.
+//! cache: this measures the kernel's instructions, not memory. A second table runs whole
+//! products at MiniLM's shapes with the weights (A) streamed from memory.
 //!
 //! Built for wasm32: tract's `wasm_f32_8x8` and the guest's register-fitted kernel
 //! (`wasm_kernel::fitted`, the one our host asks for); bench/wasm-gemm/run.sh runs it under
@@ -63,6 +64,64 @@ fn gflops(kernel: Kernel, mr: usize, nr: usize, k: usize) -> f64 {
 
 const KS: [usize; 6] = [4, 16, 32, 64, 256, 1024];
 
+/// MiniLM-L6's weight matrices (m × k: attention 384 × 384, the feed-forward pair
+/// 1536 × 384 and 384 × 1536) against a short text's activations (n = 14 tokens).
+const STREAMED: [(usize, usize, usize); 3] = [(384, 384, 14), (1536, 384, 14), (384, 1536, 14)];
+
+/// GFLOP/s of `kernel` over whole products `m × k · k × n`, tile by tile in tract's
+/// order for a constant A (row panels outer, B's column panels inner), over enough
+/// distinct A matrices (`MiB` of them in all) that A comes from memory, as a network's
+/// weights do, rather than from cache. Counts the useful `2·m·k·n`, not the padding of n
+/// up to the tile.
+fn streamed_gflops(
+    kernel: Kernel,
+    mr: usize,
+    nr: usize,
+    (m, k, n): (usize, usize, usize),
+    mib: usize,
+) -> f64 {
+    let matrices = (mib << 20) / (m * k * 4);
+    let n_panels = n.div_ceil(nr);
+    let (a, a_at) = aligned(matrices * m * k, |i| (i % 7) as f32 * 0.01);
+    let (b, b_at) = aligned(n_panels * nr * k, |i| (i % 5) as f32 * 0.01);
+    let (a, b) = (&a[a_at..], &b[b_at..]);
+    let mut c = vec![0f32; mr * nr];
+    let mut best = f64::MAX;
+    for _ in 0..5 {
+        let t = Instant::now();
+        for matrix in 0..matrices {
+            for ia in 0..m / mr {
+                for ib in 0..n_panels {
+                    let program = [
+                        FusedKerSpec::Clear,
+                        FusedKerSpec::AddMatMul {
+                            k,
+                            pa: a[(matrix * m + ia * mr) * k..].as_ptr() as _,
+                            pb: b[ib * nr * k..].as_ptr() as _,
+                            packing: 0,
+                        },
+                        FusedKerSpec::Store(OutputStoreKer {
+                            ptr: c.as_mut_ptr() as _,
+                            row_byte_stride: 4 * nr as isize,
+                            col_byte_stride: 4,
+                            item_size: 4,
+                        }),
+                        FusedKerSpec::Done,
+                    ];
+                    // SAFETY: the program's pointers cover k steps of both panels and the tile.
+                    unsafe { kernel(std::hint::black_box(&program)) };
+                    std::hint::black_box(&mut c);
+                }
+            }
+        }
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    2.0 * (m * k * n) as f64 * matrices as f64 / best / 1e9
+}
+
+/// Weights streamed per shape: more than the last-level cache (32 MiB here).
+const STREAMED_MIB: usize = 96;
+
 #[cfg(target_arch = "x86_64")]
 fn main() {
     use tract_linalg::x86_64::mmm::{
@@ -91,6 +150,17 @@ fn main() {
         }
         println!();
     }
+    println!("GFLOP/s over whole products, {STREAMED_MIB} MiB of A streamed from memory (m, k, n)");
+    for shape in STREAMED {
+        print!("{:>16}", format!("{shape:?}"));
+        for &(_, kernel, mr, nr) in &kernels {
+            print!(
+                " {:>15.1}",
+                streamed_gflops(kernel, mr, nr, shape, STREAMED_MIB)
+            );
+        }
+        println!();
+    }
 }
 
 #[cfg(target_arch = "wasm32")]
@@ -105,5 +175,15 @@ fn main() {
         let t = gflops(tract, 8, 8, k);
         let f = gflops(wasm_kernel::fitted::kernel, 8, 8, k);
         println!("{k:>6} {t:>10.1} {f:>10.1} {:>6.2}", f / t);
+    }
+    println!("GFLOP/s over whole products, {STREAMED_MIB} MiB of A streamed from memory (m, k, n)");
+    for shape in STREAMED {
+        let t = streamed_gflops(tract, 8, 8, shape, STREAMED_MIB);
+        let f = streamed_gflops(wasm_kernel::fitted::kernel, 8, 8, shape, STREAMED_MIB);
+        println!(
+            "{:>16} {t:>10.1} {f:>10.1} {:>6.2}",
+            format!("{shape:?}"),
+            f / t
+        );
     }
 }
