@@ -1,18 +1,17 @@
-//! How `host serve` spreads keep-alive connections over its request threads
-//! (host/src/serving_threads.rs): by open connections, whichever thread the kernel lets
-//! accept them.
+//! How `host serve` spreads work over its request threads (host/src/serving_threads.rs):
+//! connections stay where the kernel put them; long guests go to the thread with the
+//! fewest in flight.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use host::server::{Role, ServeLimits, Server};
 use host::serving_threads::ServingThreads;
 use host::telemetry::DriftConfig;
+use host::{PoolLimits, Runtime, guests};
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
-
-use crate::common;
-use common::eventually;
 
 /// A keep-alive connection, handshaken.
 async fn connect(addr: SocketAddr) -> SendRequest<Full<Bytes>> {
@@ -25,70 +24,55 @@ async fn connect(addr: SocketAddr) -> SendRequest<Full<Bytes>> {
     sender
 }
 
-/// Sends the first reference row on `sender`'s connection; the prediction's label.
-async fn predict(
-    sender: &mut SendRequest<Full<Bytes>>,
-    row: &serde_json::Map<String, serde_json::Value>,
-) -> String {
-    let body = serde_json::to_vec(&serde_json::json!({ "features": row })).unwrap();
-    let request = hyper::Request::post("/predict")
+/// `GET path` on `sender`'s connection; the status.
+async fn get(sender: &mut SendRequest<Full<Bytes>>, path: &str) -> u16 {
+    let request = hyper::Request::get(path)
         .header("host", "127.0.0.1")
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(body)))
+        .body(Full::new(Bytes::new()))
         .unwrap();
     let response = sender.send_request(request).await.unwrap();
-    assert_eq!(response.status(), 200);
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    let answer: serde_json::Value = serde_json::from_slice(&body).unwrap();
-    answer["predictions"][0]["label"]
-        .as_str()
-        .unwrap()
-        .to_string()
+    let status = response.status().as_u16();
+    response.into_body().collect().await.unwrap();
+    status
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn keep_alive_connections_are_spread_evenly_over_the_threads_and_all_answered() {
-    let bundle = "breast-cancer";
-    let reference = common::reference(bundle);
-    let row = &reference.rows[0];
-    let pipeline::reference::Expected::Class { label, .. } = &row.expected else {
-        panic!("{bundle} is a classifier");
-    };
-    let server = Server::new(
-        common::runtime(bundle).await,
-        ServeLimits::default(),
-        DriftConfig::default(),
-    )
-    .await
-    .unwrap();
+async fn long_guests_are_spread_over_the_threads_whatever_connection_they_come_from() {
+    let rt = Runtime::load(guests::FAULT_GUEST.as_ref(), PoolLimits::default())
+        .await
+        .unwrap();
+    let server = Server::new(Arc::new(rt), ServeLimits::default(), DriftConfig::default())
+        .await
+        .unwrap();
     // Three threads whatever the machine, so the spread is checked on one core too.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let threads = ServingThreads::start(server, listener, Role::Public, 3).unwrap();
     let addr = threads.addr;
 
-    // Nine connections opened at once, before any request: the accepting thread is the
-    // kernel's choice; where each is served is the balancer's.
+    // One guest of 50 ms teaches the server that its guests are long.
+    assert_eq!(get(&mut connect(addr).await, "/busy?ms=50").await, 200);
+    let before = threads.guests_run();
+
+    // Six connections, on whichever threads the kernel lets accept them, each asking
+    // for a guest that holds its thread 0.4 s, all at once.
     let mut senders = Vec::new();
-    for _ in 0..9 {
+    for _ in 0..6 {
         senders.push(connect(addr).await);
     }
-    for sender in &mut senders {
-        assert_eq!(predict(sender, &row.features).await, *label);
+    let answers: Vec<_> = senders
+        .into_iter()
+        .map(|mut sender| tokio::spawn(async move { get(&mut sender, "/busy?ms=400").await }))
+        .collect();
+    for answer in answers {
+        assert_eq!(answer.await.unwrap(), 200);
     }
-    eventually(async || threads.open_connections() == [3, 3, 3]).await;
-
-    // Each connection is still answered on the thread it was given.
-    for sender in &mut senders {
-        assert_eq!(predict(sender, &row.features).await, *label);
-    }
-
-    // Closing three leaves six; the next three go wherever connections are fewest.
-    senders.truncate(6);
-    eventually(async || threads.open_connections().iter().sum::<usize>() == 6).await;
-    for _ in 0..3 {
-        let mut sender = connect(addr).await;
-        assert_eq!(predict(&mut sender, &row.features).await, *label);
-        senders.push(sender);
-    }
-    eventually(async || threads.open_connections() == [3, 3, 3]).await;
+    let ran: Vec<usize> = threads
+        .guests_run()
+        .iter()
+        .zip(&before)
+        .map(|(after, before)| after - before)
+        .collect();
+    assert_eq!(ran.iter().sum::<usize>(), 6);
+    let (most, fewest) = (ran.iter().max().unwrap(), ran.iter().min().unwrap());
+    assert!(most - fewest <= 1, "guests run per thread: {ran:?}");
 }

@@ -218,8 +218,7 @@ pub enum Role {
 }
 
 /// Accepts connections until `shutdown` resolves, answering what `role` says, each on
-/// this task's runtime. (`host serve`'s request threads balance theirs instead:
-/// serving_threads.rs.)
+/// this task's runtime (its guests run where serving_threads::spawn_guest places them).
 pub async fn serve(
     server: Arc<Server>,
     listener: TcpListener,
@@ -233,14 +232,14 @@ pub async fn serve(
             () = &mut shutdown => return Ok(()),
         };
         if let Some(connection) = admit(&server, &stream, peer) {
-            serve_connection(server.clone(), role, stream, peer, connection, ());
+            serve_connection(server.clone(), role, stream, peer, connection);
         }
     }
 }
 
 /// The next connection. Accept errors (out of file descriptors and the like) are logged
 /// and retried after a pause: the server does not die of them.
-pub async fn accept(listener: &TcpListener) -> (tokio::net::TcpStream, SocketAddr) {
+async fn accept(listener: &TcpListener) -> (tokio::net::TcpStream, SocketAddr) {
     loop {
         match listener.accept().await {
             Ok(accepted) => return accepted,
@@ -254,7 +253,7 @@ pub async fn accept(listener: &TcpListener) -> (tokio::net::TcpStream, SocketAdd
 
 /// A place under the cap on open connections for a new connection, or `None` (the
 /// connection is then closed at once). Sets TCP_NODELAY on it.
-pub fn admit(
+fn admit(
     server: &Server,
     stream: &tokio::net::TcpStream,
     peer: SocketAddr,
@@ -271,14 +270,13 @@ pub fn admit(
 }
 
 /// Serves one admitted connection's requests in a task on the current runtime. `place`
-/// (the connection's cap permit, and `on_close`) are dropped when the connection ends.
-pub fn serve_connection(
+/// (the connection's cap permit) is dropped when the connection ends.
+fn serve_connection(
     server: Arc<Server>,
     role: Role,
     stream: tokio::net::TcpStream,
     peer: SocketAddr,
     place: OwnedSemaphorePermit,
-    on_close: impl Send + 'static,
 ) {
     tokio::spawn(async move {
         let read_timeout = server.limits.read_timeout;
@@ -296,7 +294,7 @@ pub fn serve_connection(
         {
             tracing::debug!(%peer, error = %e, "connection ended with an error");
         }
-        drop((place, on_close));
+        drop(place);
     });
 }
 
@@ -758,16 +756,6 @@ pub(crate) async fn run_guest(
     // request that should have been refused at once waited 0.4-0.6 s (tests/guards.rs).
     let started = Instant::now();
     store.set_epoch_deadline(1);
-    store.epoch_deadline_callback(move |_| {
-        if started.elapsed() >= limits.deadline {
-            Err(Trap::Interrupt.into())
-        } else {
-            Ok(UpdateDeadline::YieldCustom(
-                1,
-                Box::pin(tokio::task::yield_now()),
-            ))
-        }
-    });
     let (sender, receiver) = tokio::sync::oneshot::channel();
     let req = store
         .data_mut()
@@ -782,7 +770,20 @@ pub(crate) async fn run_guest(
     let pre = runtime.proxy_pre().clone();
     // The instance runs in its own task so it can keep streaming the body after the head
     // is sent; the store (and its pooling slot) is freed when the task ends.
-    let task = tokio::spawn(async move {
+    let task = crate::serving_threads::spawn_guest(move |running| async move {
+        // A guest still running at a tick is a long one: its thread counts as busy
+        // when the next guest is placed (serving_threads::spawn_guest).
+        store.epoch_deadline_callback(move |_| {
+            running.at_tick();
+            if started.elapsed() >= limits.deadline {
+                Err(Trap::Interrupt.into())
+            } else {
+                Ok(UpdateDeadline::YieldCustom(
+                    1,
+                    Box::pin(tokio::task::yield_now()),
+                ))
+            }
+        });
         let result = match pre.instantiate_async(&mut store).await {
             Ok(proxy) => {
                 proxy

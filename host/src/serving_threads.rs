@@ -1,7 +1,7 @@
 //! `host serve`'s request threads: one OS thread per core, each with a single-threaded
 //! tokio runtime of its own, all accepting from the same listening socket. A connection
-//! is given to one thread when it is accepted; it, its requests, their instances and the
-//! work after each answer stay there.
+//! stays on the thread that accepted it; its requests' guests run where
+//! [`spawn_guest`] places them.
 //!
 //! Why not tokio's multi-threaded runtime: every request spawns (the instance runs in a
 //! task of its own so it can stream its body after the head), and each spawn wakes an
@@ -10,31 +10,40 @@
 //! every epoch tick (runtime::EPOCH_TICK), so the connections beside it on its thread
 //! keep moving.
 //!
-//! Balance is by open connections, as Envoy's "exact" connection balancer does: the
-//! thread that accepts a connection keeps it if no thread serves fewer, and otherwise
-//! hands it to the one that serves fewest. Whichever thread wins `accept` is left to the
-//! kernel, and it is often the same one: with wrk's keep-alive connections opened at
-//! once, magika answered 40-42 req/s in seven of eight runs at c=8 or c=2, the second
-//! core idle, as at c=1; balanced, 80-83 (`host serve models/magika`). A handoff costs a
-//! wakeup of the other thread once per connection, never per request. With wrk on the
-//! same two cores it costs the tabular c=8 p99 (README "Side by side").
+//! Balance is by guests, not connections. Whichever thread wins `accept` is left to the
+//! kernel, and with wrk's keep-alive connections opened at once it is often the same one:
+//! magika answered 36-42 req/s at c=8, the second core idle. A long guest (the server's
+//! guests take over [`LONG_GUEST`] on average, or one here is still running at an epoch
+//! tick) goes to the thread with the fewest guests in flight: 80-84 req/s. A short one
+//! stays on its connection's thread, where it costs no wakeup of another. Balancing the
+//! connections instead (Envoy's "exact" balance, the build before) gave magika the same
+//! 83-84, but with wrk on the same two cores the tabular c=8 p99 was 3.1-3.6 ms in five
+//! alternating rounds, against 1.0-3.4 (median 2.1) with guests placed; and its counts,
+//! updated only when a thread noticed a close, could place new connections on stale
+//! figures (33-35 req/s at c=2 in one run).
 
+use std::cell::RefCell;
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
-use tokio::sync::{OwnedSemaphorePermit, mpsc};
 use wasmtime::Result;
 use wasmtime::error::Context;
 
 use crate::server::{self, Role, Server};
+
+/// A guest that runs this long on average is worth the wakeup of another thread.
+pub const LONG_GUEST: Duration = Duration::from_millis(1);
 
 /// Threads serving one listener; stopped (and joined) when dropped.
 pub struct ServingThreads {
     pub addr: SocketAddr,
     stop: tokio::sync::watch::Sender<bool>,
     threads: Vec<JoinHandle<()>>,
-    balance: Arc<Balance>,
+    guests: Arc<GuestThreads>,
 }
 
 impl ServingThreads {
@@ -48,19 +57,26 @@ impl ServingThreads {
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let (balance, inboxes) = Balance::new(threads.max(1));
+        let runtimes = (0..threads.max(1))
+            .map(|_| {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+            })
+            .collect::<std::io::Result<Vec<_>>>()?;
+        let guests = Arc::new(GuestThreads::new(
+            runtimes.iter().map(|r| r.handle().clone()).collect(),
+        ));
         let mut handles = Vec::new();
-        for (i, inbox) in inboxes.into_iter().enumerate() {
+        for (i, runtime) in runtimes.into_iter().enumerate() {
             let listener = listener.try_clone()?;
             let server = server.clone();
-            let balance = balance.clone();
+            let guests = guests.clone();
             let mut stopped = stopped.clone();
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
             let handle = std::thread::Builder::new()
                 .name(format!("serve-{i}"))
                 .spawn(move || {
+                    THIS_THREAD.with(|t| *t.borrow_mut() = Some((i, guests)));
                     runtime.block_on(async move {
                         let listener = match tokio::net::TcpListener::from_std(listener) {
                             Ok(l) => l,
@@ -72,13 +88,7 @@ impl ServingThreads {
                         let until_stopped = async move {
                             let _ = stopped.wait_for(|stop| *stop).await;
                         };
-                        let thread = Thread {
-                            index: i,
-                            server,
-                            role,
-                            balance,
-                        };
-                        thread.serve(listener, inbox, until_stopped).await;
+                        let _ = server::serve(server, listener, role, until_stopped).await;
                     });
                 })
                 .context("starting a serving thread")?;
@@ -88,7 +98,7 @@ impl ServingThreads {
             addr,
             stop,
             threads: handles,
-            balance,
+            guests,
         })
     }
 
@@ -99,166 +109,136 @@ impl ServingThreads {
         Self::start(server, listener, role, cores())
     }
 
-    /// How many connections each thread serves now.
-    pub fn open_connections(&self) -> Vec<usize> {
-        self.balance.open()
+    /// How many guests each thread has run so far.
+    pub fn guests_run(&self) -> Vec<usize> {
+        self.guests.run.iter().map(|c| c.load(Relaxed)).collect()
     }
 }
 
-/// A connection on its way to the thread that will serve it, with its place under the
-/// server's connection cap.
-struct Handoff {
-    stream: std::net::TcpStream,
-    peer: SocketAddr,
-    place: OwnedSemaphorePermit,
+/// Where guests run: each serving thread's runtime; per thread, the guests in flight, the
+/// long ones among them (still running at an epoch tick) and all it has run; and how
+/// long a guest takes, as a moving average.
+struct GuestThreads {
+    handles: Vec<tokio::runtime::Handle>,
+    in_flight: Vec<AtomicUsize>,
+    long: Vec<AtomicUsize>,
+    run: Vec<AtomicUsize>,
+    typical_ns: AtomicU64,
+    placing: Mutex<()>,
 }
 
-/// Open connections per thread, and each thread's inbox for handed-off connections.
-struct Balance {
-    open: Mutex<Vec<usize>>,
-    inboxes: Vec<mpsc::UnboundedSender<Handoff>>,
-}
-
-impl Balance {
-    fn new(threads: usize) -> (Arc<Self>, Vec<mpsc::UnboundedReceiver<Handoff>>) {
-        let (senders, receivers) = (0..threads).map(|_| mpsc::unbounded_channel()).unzip();
-        let balance = Balance {
-            open: Mutex::new(vec![0; threads]),
-            inboxes: senders,
-        };
-        (Arc::new(balance), receivers)
+impl GuestThreads {
+    fn new(handles: Vec<tokio::runtime::Handle>) -> Self {
+        let counters = || handles.iter().map(|_| AtomicUsize::new(0)).collect();
+        GuestThreads {
+            in_flight: counters(),
+            long: counters(),
+            run: counters(),
+            typical_ns: AtomicU64::new(0),
+            placing: Mutex::new(()),
+            handles,
+        }
     }
 
-    /// The thread that serves a connection `acceptor` has just accepted: `acceptor`
-    /// unless another serves fewer connections, then the first that serves fewest. Counts
-    /// the connection there.
-    fn place(&self, acceptor: usize) -> usize {
-        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
-        let fewest = (0..open.len()).min_by_key(|&t| open[t]).unwrap_or(acceptor);
-        let chosen = if open[fewest] < open[acceptor] {
-            fewest
+    /// Counts a new guest from thread `here` on the thread it should run on, and returns
+    /// that thread: `here` while guests are short and none here is long; otherwise the
+    /// first with the fewest in flight, `here` on a tie (chosen and counted under a lock,
+    /// so guests placed at once from several threads see each other).
+    fn place(&self, here: usize) -> usize {
+        let typical = Duration::from_nanos(self.typical_ns.load(Relaxed));
+        let _placing;
+        let chosen = if typical < LONG_GUEST && self.long[here].load(Relaxed) == 0 {
+            here
         } else {
-            acceptor
+            _placing = self.placing.lock().unwrap_or_else(|e| e.into_inner());
+            let in_flight: Vec<usize> = self.in_flight.iter().map(|c| c.load(Relaxed)).collect();
+            let fewest = (0..in_flight.len())
+                .min_by_key(|&t| in_flight[t])
+                .unwrap_or(here);
+            if in_flight[here] <= in_flight[fewest] {
+                here
+            } else {
+                fewest
+            }
         };
-        open[chosen] += 1;
+        self.in_flight[chosen].fetch_add(1, Relaxed);
+        self.run[chosen].fetch_add(1, Relaxed);
         chosen
     }
 
-    fn opened(&self, thread: usize) {
-        self.open.lock().unwrap_or_else(|e| e.into_inner())[thread] += 1;
-    }
-
-    fn closed(&self, thread: usize) {
-        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
-        open[thread] = open[thread].saturating_sub(1);
-    }
-
-    fn open(&self) -> Vec<usize> {
-        self.open.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    /// A guest that ran `took` has ended: the newest weighs 1/8 in the average.
+    fn ended(&self, took: Duration) {
+        let old = self.typical_ns.load(Relaxed) as i128;
+        let new = old + (took.as_nanos() as i128 - old) / 8;
+        self.typical_ns.store(new.max(0) as u64, Relaxed);
     }
 }
 
-/// Uncounts a connection from its thread when the connection ends.
-struct Counted {
-    balance: Arc<Balance>,
-    thread: usize,
+thread_local! {
+    /// On a serving thread: which one it is, and the guest threads it belongs to.
+    static THIS_THREAD: RefCell<Option<(usize, Arc<GuestThreads>)>> = const { RefCell::new(None) };
 }
 
-impl Drop for Counted {
+/// One guest's place: counted in flight on its thread until dropped.
+pub(crate) struct Running {
+    place: Option<(Arc<GuestThreads>, usize)>,
+    started: Instant,
+    long: AtomicBool,
+}
+
+impl Running {
+    /// Says the guest is still running at an epoch tick (once is enough).
+    pub(crate) fn at_tick(&self) {
+        if let Some((guests, thread)) = &self.place
+            && !self.long.swap(true, Relaxed)
+        {
+            guests.long[*thread].fetch_add(1, Relaxed);
+        }
+    }
+}
+
+impl Drop for Running {
     fn drop(&mut self) {
-        self.balance.closed(self.thread);
+        if let Some((guests, thread)) = &self.place {
+            guests.in_flight[*thread].fetch_sub(1, Relaxed);
+            if *self.long.get_mut() {
+                guests.long[*thread].fetch_sub(1, Relaxed);
+            }
+            guests.ended(self.started.elapsed());
+        }
     }
 }
 
-/// One serving thread's part.
-struct Thread {
-    index: usize,
-    server: Arc<Server>,
-    role: Role,
-    balance: Arc<Balance>,
-}
-
-impl Thread {
-    /// Accepts from the shared listener and takes connections handed over by the other
-    /// threads until `shutdown` resolves; serves each on this thread.
-    async fn serve(
-        &self,
-        listener: tokio::net::TcpListener,
-        mut inbox: mpsc::UnboundedReceiver<Handoff>,
-        shutdown: impl Future<Output = ()>,
-    ) {
-        tokio::pin!(shutdown);
-        loop {
-            tokio::select! {
-                (stream, peer) = server::accept(&listener) => {
-                    let Some(place) = server::admit(&self.server, &stream, peer) else {
-                        continue;
-                    };
-                    let thread = self.balance.place(self.index);
-                    if thread == self.index {
-                        self.serve_here(stream, peer, place);
-                    } else {
-                        self.hand_over(thread, stream, peer, place);
-                    }
-                }
-                Some(handoff) = inbox.recv() => {
-                    match tokio::net::TcpStream::from_std(handoff.stream) {
-                        Ok(stream) => self.serve_here(stream, handoff.peer, handoff.place),
-                        Err(e) => {
-                            tracing::warn!(error = %e, "a handed-over connection could not be served");
-                            self.balance.closed(self.index);
-                        }
-                    }
-                }
-                () = &mut shutdown => return,
-            }
-        }
-    }
-
-    /// Serves a connection counted on this thread.
-    fn serve_here(
-        &self,
-        stream: tokio::net::TcpStream,
-        peer: SocketAddr,
-        place: OwnedSemaphorePermit,
-    ) {
-        let counted = Counted {
-            balance: self.balance.clone(),
-            thread: self.index,
-        };
-        server::serve_connection(self.server.clone(), self.role, stream, peer, place, counted);
-    }
-
-    /// Sends a connection counted on `thread` there. If that thread has stopped, serves it
-    /// here; if the stream cannot leave this runtime, the connection is closed.
-    fn hand_over(
-        &self,
-        thread: usize,
-        stream: tokio::net::TcpStream,
-        peer: SocketAddr,
-        place: OwnedSemaphorePermit,
-    ) {
-        let stream = match stream.into_std() {
-            Ok(stream) => stream,
-            Err(e) => {
-                tracing::warn!(error = %e, "a connection could not be handed over");
-                self.balance.closed(thread);
-                return;
-            }
-        };
-        if let Err(mpsc::error::SendError(handoff)) = self.balance.inboxes[thread].send(Handoff {
-            stream,
-            peer,
-            place,
-        }) {
-            self.balance.closed(thread);
-            self.balance.opened(self.index);
-            match tokio::net::TcpStream::from_std(handoff.stream) {
-                Ok(stream) => self.serve_here(stream, handoff.peer, handoff.place),
-                Err(_) => self.balance.closed(self.index),
-            }
-        }
-    }
+/// Spawns the task `task` makes for a guest, given the guest's [`Running`] place: on a
+/// serving thread, on the thread [`GuestThreads::place`] picks; elsewhere (tests, the
+/// admin listener's runtime) on the current runtime.
+pub(crate) fn spawn_guest<F>(
+    task: impl FnOnce(Arc<Running>) -> F,
+) -> tokio::task::JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let this_thread = THIS_THREAD.with(|t| t.borrow().clone());
+    let Some((here, guests)) = this_thread else {
+        return tokio::spawn(task(Arc::new(Running {
+            place: None,
+            started: Instant::now(),
+            long: AtomicBool::new(false),
+        })));
+    };
+    let chosen = guests.place(here);
+    let running = Arc::new(Running {
+        place: Some((guests.clone(), chosen)),
+        started: Instant::now(),
+        long: AtomicBool::new(false),
+    });
+    let future = task(running.clone());
+    guests.handles[chosen].spawn(async move {
+        let output = future.await;
+        drop(running);
+        output
+    })
 }
 
 /// The cores this process may use.
@@ -272,5 +252,67 @@ impl Drop for ServingThreads {
         for t in self.threads.drain(..) {
             let _ = t.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Guest threads for `n` threads on one throwaway runtime (placement only reads
+    /// the counters).
+    fn guest_threads(runtime: &tokio::runtime::Runtime, n: usize) -> GuestThreads {
+        GuestThreads::new(vec![runtime.handle().clone(); n])
+    }
+
+    fn set(counters: &[AtomicUsize], values: &[usize]) {
+        for (c, v) in counters.iter().zip(values) {
+            c.store(*v, Relaxed);
+        }
+    }
+
+    #[test]
+    fn short_guests_stay_on_their_connections_thread() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let guests = guest_threads(&runtime, 3);
+        guests.ended(Duration::from_micros(80));
+        set(&guests.in_flight, &[0, 4, 0]);
+        assert_eq!(guests.place(1), 1);
+    }
+
+    #[test]
+    fn long_guests_go_where_fewest_are_in_flight_and_stay_on_a_tie() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let guests = guest_threads(&runtime, 3);
+        // 8 × 1/8 of 20 ms: past LONG_GUEST.
+        for _ in 0..8 {
+            guests.ended(Duration::from_millis(20));
+        }
+        set(&guests.in_flight, &[2, 3, 1]);
+        assert_eq!(guests.place(1), 2);
+        // ... and counts it there: [2, 3, 2].
+        assert_eq!(guests.place(1), 0);
+        set(&guests.in_flight, &[2, 1, 1]);
+        assert_eq!(guests.place(1), 1);
+        // [2, 2, 1]
+        assert_eq!(guests.place(0), 2);
+    }
+
+    #[test]
+    fn a_long_guest_still_running_moves_the_next_one_even_if_guests_are_short() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let guests = guest_threads(&runtime, 2);
+        guests.ended(Duration::from_micros(80));
+        set(&guests.in_flight, &[1, 0]);
+        assert_eq!(guests.place(0), 0);
+        set(&guests.in_flight, &[1, 0]);
+        set(&guests.long, &[1, 0]);
+        assert_eq!(guests.place(0), 1);
     }
 }
