@@ -19,10 +19,11 @@
 # kernel.
 # The second table of each run is whole products at MiniLM's weight shapes against a
 # short text (n = 14 tokens), 96 MiB of weights streamed from memory as a network's are.
-# (2026-11-29, a noisy hour: the best of four runs under our host) the fitted kernel
-# 26-28 GFLOP/s, tract's wasm kernel 23; tract's AVX-512 64x3 55-60. Memory costs the
-# wasm kernel a quarter of its in-cache rate at k = 384 (35 useful GFLOP/s, n padded to
-# 16) and the native one 45% (102), so streaming narrows the gap to 2.1-2.3×, not 2.
+# (2026-11-29 04:24, the run in bench/results) under our host the fitted kernel gives
+# 29-30 GFLOP/s, tract's wasm kernel 24.5; tract's AVX-512 64x3 67-71. Memory costs the
+# wasm kernel a sixth of its in-cache rate at k = 384 (35 useful GFLOP/s, n padded to 16)
+# and the native one a third (102): GEMM alone stays 2.3x native at these shapes, and it
+# is 67-74% of MiniLM's wasm time on short texts (perf), so the network cannot reach 2x.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 wasmtime="${WASMTIME:-$here/../../../shared/tools/wasmtime}"
