@@ -13,6 +13,8 @@ use host::{PoolLimits, Runtime, guests};
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 
+use crate::common::eventually;
+
 /// A keep-alive connection, handshaken.
 async fn connect(addr: SocketAddr) -> SendRequest<Full<Bytes>> {
     let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
@@ -49,8 +51,10 @@ async fn long_guests_are_spread_over_the_threads_whatever_connection_they_come_f
     let threads = ServingThreads::start(server, listener, Role::Public, 3).unwrap();
     let addr = threads.addr;
 
-    // One guest of 50 ms teaches the server that its guests are long.
+    // One guest of 50 ms teaches the server that its guests are long (once its task has
+    // ended, which may be after the answer).
     assert_eq!(get(&mut connect(addr).await, "/busy?ms=50").await, 200);
+    eventually(async || threads.guests_in_flight().iter().sum::<usize>() == 0).await;
     let before = threads.guests_run();
 
     // Six connections, on whichever threads the kernel lets accept them, each asking

@@ -24,7 +24,7 @@
 
 use std::cell::RefCell;
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -113,6 +113,15 @@ impl ServingThreads {
     pub fn guests_run(&self) -> Vec<usize> {
         self.guests.run.iter().map(|c| c.load(Relaxed)).collect()
     }
+
+    /// How many guests each thread runs now (a guest counts until its task has ended).
+    pub fn guests_in_flight(&self) -> Vec<usize> {
+        self.guests
+            .in_flight
+            .iter()
+            .map(|c| c.load(Acquire))
+            .collect()
+    }
 }
 
 /// Where guests run: each serving thread's runtime; per thread, the guests in flight, the
@@ -200,11 +209,12 @@ impl Running {
 impl Drop for Running {
     fn drop(&mut self) {
         if let Some((guests, thread)) = &self.place {
-            guests.in_flight[*thread].fetch_sub(1, Relaxed);
+            guests.ended(self.started.elapsed());
             if *self.long.get_mut() {
                 guests.long[*thread].fetch_sub(1, Relaxed);
             }
-            guests.ended(self.started.elapsed());
+            // Last, and released: whoever sees the guest gone sees its time counted.
+            guests.in_flight[*thread].fetch_sub(1, Release);
         }
     }
 }
