@@ -220,8 +220,8 @@ impl Drop for Running {
 }
 
 /// Spawns the task `task` makes for a guest, given the guest's [`Running`] place: on a
-/// serving thread, on the thread [`GuestThreads::place`] picks; elsewhere (tests, the
-/// admin listener's runtime) on the current runtime.
+/// serving thread, on the thread [`GuestThreads::place`] picks; elsewhere (calls in
+/// process, such as `direct`'s) on the current runtime.
 pub(crate) fn spawn_guest<F>(
     task: impl FnOnce(Arc<Running>) -> F,
 ) -> tokio::task::JoinHandle<F::Output>
