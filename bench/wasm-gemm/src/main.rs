@@ -23,6 +23,40 @@ fn aligned(len: usize, value: impl Fn(usize) -> f32) -> (Vec<f32>, usize) {
     (v, offset)
 }
 
+/// One tile as tract runs it: `Clear`, `AddMatMul` over `k` steps of the packed panels
+/// at `pa` and `pb`, the ops of `epilogue` (at most two), then `Store` into `c` (`nr`
+/// columns a row). The program is built on the stack: nothing is allocated in the loops
+/// that time it.
+fn run_tile(
+    kernel: Kernel,
+    k: usize,
+    pa: *const f32,
+    pb: *const f32,
+    epilogue: &[FusedKerSpec<f32>],
+    c: &mut [f32],
+    nr: usize,
+) {
+    let mut program = [FusedKerSpec::Done; 6];
+    program[0] = FusedKerSpec::Clear;
+    program[1] = FusedKerSpec::AddMatMul {
+        k,
+        pa: pa as _,
+        pb: pb as _,
+        packing: 0,
+    };
+    program[2..2 + epilogue.len()].copy_from_slice(epilogue);
+    program[2 + epilogue.len()] = FusedKerSpec::Store(OutputStoreKer {
+        ptr: c.as_mut_ptr() as _,
+        row_byte_stride: 4 * nr as isize,
+        col_byte_stride: 4,
+        item_size: 4,
+    });
+    // SAFETY: the callers' panels cover k steps and `c` one mr × nr tile; the program
+    // ends with `Done`.
+    unsafe { kernel(std::hint::black_box(&program)) };
+    std::hint::black_box(c);
+}
+
 /// GFLOP/s of `kernel` on an `mr`×`nr` tile over `k` steps: the best of five timings.
 fn gflops(kernel: Kernel, mr: usize, nr: usize, k: usize) -> f64 {
     let (a, a_at) = aligned(k * mr, |i| (i % 7) as f32 * 0.01);
@@ -35,27 +69,11 @@ fn gflops(kernel: Kernel, mr: usize, nr: usize, k: usize) -> f64 {
     for _ in 0..5 {
         let t = Instant::now();
         for _ in 0..reps {
-            let program = [
-                FusedKerSpec::Clear,
-                FusedKerSpec::AddMatMul {
-                    k,
-                    pa: a.as_ptr() as _,
-                    pb: b.as_ptr() as _,
-                    packing: 0,
-                },
+            let epilogue = [
                 FusedKerSpec::PerRowAdd(bias.as_ptr()),
                 FusedKerSpec::ScalarMax(0.0),
-                FusedKerSpec::Store(OutputStoreKer {
-                    ptr: c.as_mut_ptr() as _,
-                    row_byte_stride: 4 * nr as isize,
-                    col_byte_stride: 4,
-                    item_size: 4,
-                }),
-                FusedKerSpec::Done,
             ];
-            // SAFETY: the program's pointers cover k steps of both packings and the tile.
-            unsafe { kernel(std::hint::black_box(&program)) };
-            std::hint::black_box(&mut c);
+            run_tile(kernel, k, a.as_ptr(), b.as_ptr(), &epilogue, &mut c, nr);
         }
         best = best.min(t.elapsed().as_secs_f64());
     }
@@ -92,25 +110,8 @@ fn streamed_gflops(
         for matrix in 0..matrices {
             for ia in 0..m / mr {
                 for ib in 0..n_panels {
-                    let program = [
-                        FusedKerSpec::Clear,
-                        FusedKerSpec::AddMatMul {
-                            k,
-                            pa: a[(matrix * m + ia * mr) * k..].as_ptr() as _,
-                            pb: b[ib * nr * k..].as_ptr() as _,
-                            packing: 0,
-                        },
-                        FusedKerSpec::Store(OutputStoreKer {
-                            ptr: c.as_mut_ptr() as _,
-                            row_byte_stride: 4 * nr as isize,
-                            col_byte_stride: 4,
-                            item_size: 4,
-                        }),
-                        FusedKerSpec::Done,
-                    ];
-                    // SAFETY: the program's pointers cover k steps of both panels and the tile.
-                    unsafe { kernel(std::hint::black_box(&program)) };
-                    std::hint::black_box(&mut c);
+                    let pa = a[(matrix * m + ia * mr) * k..].as_ptr();
+                    run_tile(kernel, k, pa, b[ib * nr * k..].as_ptr(), &[], &mut c, nr);
                 }
             }
         }
