@@ -748,7 +748,7 @@ pub(crate) async fn run_guest(
     let mut store = runtime.new_store_with(Some(stderr.clone()));
     // Every epoch tick the guest yields to the executor (so a CPU-bound guest cannot hold
     // a worker thread and starve the accept loop and the concurrency guard), and once
-    // its deadline has passed it traps. It yields through tokio's `yield_now`, which
+    // its deadline has passed it traps (the callback is set in the guest's task below). It yields through tokio's `yield_now`, which
     // lets the I/O driver run before the task does again. wasmtime's own `Yield` wakes
     // the task at once; with guests busy beside each other the run queue then never
     // empties, and a single-threaded runtime polls for I/O only every 61 tasks (its

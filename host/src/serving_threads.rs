@@ -196,6 +196,14 @@ pub(crate) struct Running {
 }
 
 impl Running {
+    fn new(place: Option<(Arc<GuestThreads>, usize)>) -> Arc<Self> {
+        Arc::new(Running {
+            place,
+            started: Instant::now(),
+            long: AtomicBool::new(false),
+        })
+    }
+
     /// Says the guest is still running at an epoch tick (once is enough).
     pub(crate) fn at_tick(&self) {
         if let Some((guests, thread)) = &self.place
@@ -231,18 +239,10 @@ where
 {
     let this_thread = THIS_THREAD.with(|t| t.borrow().clone());
     let Some((here, guests)) = this_thread else {
-        return tokio::spawn(task(Arc::new(Running {
-            place: None,
-            started: Instant::now(),
-            long: AtomicBool::new(false),
-        })));
+        return tokio::spawn(task(Running::new(None)));
     };
     let chosen = guests.place(here);
-    let running = Arc::new(Running {
-        place: Some((guests.clone(), chosen)),
-        started: Instant::now(),
-        long: AtomicBool::new(false),
-    });
+    let running = Running::new(Some((guests.clone(), chosen)));
     let future = task(running.clone());
     guests.handles[chosen].spawn(async move {
         let output = future.await;
@@ -269,10 +269,14 @@ impl Drop for ServingThreads {
 mod tests {
     use super::*;
 
-    /// Guest threads for `n` threads on one throwaway runtime (placement only reads
-    /// the counters).
-    fn guest_threads(runtime: &tokio::runtime::Runtime, n: usize) -> GuestThreads {
-        GuestThreads::new(vec![runtime.handle().clone(); n])
+    /// Guest threads for `n` threads, all on one throwaway runtime (placement only reads
+    /// the counters), and that runtime.
+    fn guest_threads(n: usize) -> (tokio::runtime::Runtime, GuestThreads) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let guests = GuestThreads::new(vec![runtime.handle().clone(); n]);
+        (runtime, guests)
     }
 
     fn set(counters: &[AtomicUsize], values: &[usize]) {
@@ -283,10 +287,7 @@ mod tests {
 
     #[test]
     fn short_guests_stay_on_their_connections_thread() {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
-        let guests = guest_threads(&runtime, 3);
+        let (_runtime, guests) = guest_threads(3);
         guests.ended(Duration::from_micros(80));
         set(&guests.in_flight, &[0, 4, 0]);
         assert_eq!(guests.place(1), 1);
@@ -294,10 +295,7 @@ mod tests {
 
     #[test]
     fn long_guests_go_where_fewest_are_in_flight_and_stay_on_a_tie() {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
-        let guests = guest_threads(&runtime, 3);
+        let (_runtime, guests) = guest_threads(3);
         // 8 × 1/8 of 20 ms: past LONG_GUEST.
         for _ in 0..8 {
             guests.ended(Duration::from_millis(20));
@@ -314,10 +312,7 @@ mod tests {
 
     #[test]
     fn a_long_guest_still_running_moves_the_next_one_even_if_guests_are_short() {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
-        let guests = guest_threads(&runtime, 2);
+        let (_runtime, guests) = guest_threads(2);
         guests.ended(Duration::from_micros(80));
         set(&guests.in_flight, &[1, 0]);
         assert_eq!(guests.place(0), 0);

@@ -396,7 +396,7 @@ pub fn assert_same_bodies(bundle: &str, runtime: &str, theirs: &[Vec<u8>], ours:
 }
 
 /// Polls until `pred` holds, for what the host updates after an answer (events read when
-/// an instance has finished, connections uncounted when they close); fails after 10 s.
+/// an instance has finished, a guest counted until its task has ended); fails after 10 s.
 pub async fn eventually<F: AsyncFnMut() -> bool>(mut pred: F) {
     let start = std::time::Instant::now();
     while !pred().await {
