@@ -322,7 +322,7 @@ pub async fn run(opts: &BenchOptions) -> Result<Report> {
 }
 
 /// Warm `predict` of `rows` as one batch: on a live instance (wasm, through the typed
-/// export) and natively (the same pipeline code), `iterations` times each.
+/// export) and natively (the same pipeline code), in turn, `iterations` times each.
 async fn warm_times(
     rt: &Runtime,
     service: &pipeline::Service,
@@ -337,54 +337,52 @@ async fn warm_times(
     let mut store = rt.new_store();
     let f = rt.instantiate_typed(&mut store).await?;
     let model = f.mlfn_inference_model();
-    let wasm = time_async(iterations, async || {
-        model
-            .call_predict(&mut store, &typed_rows)
-            .await?
-            .map(drop)
-            .map_err(|e| wasmtime::format_err!("{e:?}"))
-    })
-    .await?;
     let native_rows = native_pairs(rows);
-    let native = time(iterations, || {
-        let batch = native_rows
-            .iter()
-            .map(|r| r.iter().map(|(k, v)| (k.as_str(), v.clone())));
-        service
-            .predict_typed(batch)
-            .map(drop)
-            .map_err(|e| wasmtime::format_err!("{e:?}"))
-    })?;
-    Ok((wasm, native))
+    time_alternating(
+        iterations,
+        async || {
+            model
+                .call_predict(&mut store, &typed_rows)
+                .await?
+                .map(drop)
+                .map_err(|e| wasmtime::format_err!("{e:?}"))
+        },
+        || {
+            let batch = native_rows
+                .iter()
+                .map(|r| r.iter().map(|(k, v)| (k.as_str(), v.clone())));
+            service
+                .predict_typed(batch)
+                .map(drop)
+                .map_err(|e| wasmtime::format_err!("{e:?}"))
+        },
+    )
+    .await
 }
 
-/// Percentiles of `iterations` (at least 100) sequential calls of `f`.
-fn time(iterations: usize, mut f: impl FnMut() -> Result<()>) -> Result<Percentiles> {
-    let mut h = histogram();
-    for _ in 0..iterations.max(100) {
-        let t = Instant::now();
-        f()?;
-        record(&mut h, t.elapsed());
-    }
-    Ok(Percentiles::of(&h))
-}
-
-/// `time` for an async call.
-async fn time_async(
+/// Percentiles of `iterations` (at least 100) calls of `wasm` and of `native`, taken in
+/// turn: one of each per iteration, so both see the same machine. Run one after the other,
+/// their ratio moved from 1.1x to 2.5x between runs of the same build (2026-11-29, 2
+/// shared cores whose speed changes over seconds).
+async fn time_alternating(
     iterations: usize,
-    mut f: impl AsyncFnMut() -> Result<()>,
-) -> Result<Percentiles> {
-    let mut h = histogram();
+    mut wasm: impl AsyncFnMut() -> Result<()>,
+    mut native: impl FnMut() -> Result<()>,
+) -> Result<(Percentiles, Percentiles)> {
+    let (mut wasm_h, mut native_h) = (histogram(), histogram());
     for _ in 0..iterations.max(100) {
         let t = Instant::now();
-        f().await?;
-        record(&mut h, t.elapsed());
+        wasm().await?;
+        record(&mut wasm_h, t.elapsed());
+        let t = Instant::now();
+        native()?;
+        record(&mut native_h, t.elapsed());
     }
-    Ok(Percentiles::of(&h))
+    Ok((Percentiles::of(&wasm_h), Percentiles::of(&native_h)))
 }
 
 /// Warm `predict-rows` of `rows` (as numbers in feature order) on a live instance and
-/// natively, `iterations` times each.
+/// natively, in turn, `iterations` times each.
 async fn dense_times(
     rt: &Runtime,
     service: &pipeline::Service,
@@ -399,21 +397,23 @@ async fn dense_times(
     let mut store = rt.new_store();
     let f = rt.instantiate_typed(&mut store).await?;
     let model = f.mlfn_inference_model();
-    let wasm = time_async(iterations, async || {
-        model
-            .call_predict_rows(&mut store, &values)
-            .await?
-            .map(drop)
-            .map_err(|e| wasmtime::format_err!("{e:?}"))
-    })
-    .await?;
-    let native = time(iterations, || {
-        service
-            .predict_rows(std::hint::black_box(&values))
-            .map(drop)
-            .map_err(|e| wasmtime::format_err!("{e:?}"))
-    })?;
-    Ok((wasm, native))
+    time_alternating(
+        iterations,
+        async || {
+            model
+                .call_predict_rows(&mut store, &values)
+                .await?
+                .map(drop)
+                .map_err(|e| wasmtime::format_err!("{e:?}"))
+        },
+        || {
+            service
+                .predict_rows(std::hint::black_box(&values))
+                .map(drop)
+                .map_err(|e| wasmtime::format_err!("{e:?}"))
+        },
+    )
+    .await
 }
 
 /// JSON rows as the `(name, value)` pairs the native typed predict takes.

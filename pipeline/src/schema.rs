@@ -368,6 +368,15 @@ impl Schema {
         let mut cells: Vec<Option<Cell>> = Vec::with_capacity(values.len());
         let mut problems = Vec::new();
         for (f, x) in self.features.iter().zip(values) {
+            // The common case inline (a number within its range): `check` returns its
+            // answer through memory, which in wasm cost more than the comparison itself.
+            if let Kind::Number { min, max } = f.kind
+                && *x >= min
+                && *x <= max
+            {
+                cells.push(Some(Cell::Number(*x)));
+                continue;
+            }
             let checked = match &f.kind {
                 _ if x.is_nan() => self.check(f, FeatureValue::Missing),
                 Kind::Number { .. } | Kind::Integer { .. } => {
