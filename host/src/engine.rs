@@ -67,8 +67,11 @@ pub fn engine_with(limits: PoolLimits, allocator: Allocator, cow: bool) -> Resul
         // lock (measured: c=8 throughput fell below c=1 without this).
         .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
         .table_keep_resident(KEEP_RESIDENT_BYTES)
-        // ... and only the pages the instance touched (Linux ≥ 6.7's PAGEMAP_SCAN; else
-        // the whole kept range).
+        // ... and only the pages the slot's instances touched since they were last
+        // decommitted (Linux ≥ 6.7's PAGEMAP_SCAN; else the whole kept range). Without
+        // userfaultfd write-protection every present private page counts as written, so
+        // the set only grows: after one batch of 256 rows, every later request in that
+        // slot copies 122-185 pages back instead of 21-25 (README "Performance").
         .pagemap_scan(Enabled::Auto);
     let mut config = Config::new();
     config.wasm_component_model(true);
