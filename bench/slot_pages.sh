@@ -41,6 +41,7 @@ pages = sum(int(m.group(1)) // 4096 for m in map(re.compile(r'len=(\d+)').search
             if m and int(m.group(1)) % 4096 == 0 and int(m.group(1)) >= 4096)
 print(f'$1: {pages / 5:.1f} pages copied back per request')"
 }
+echo "# bench/slot_pages.sh, $(date -u '+%Y-%m-%d %H:%M UTC'), $(basename "$wasm"), Linux $(uname -r)"
 health 3
 measure "small requests"
 curl -s -o /dev/null -X POST -H 'content-type: application/json' --data @"$work/batch256.json" "http://127.0.0.1:$port/predict"
