@@ -378,9 +378,10 @@ impl Schema {
                         Ok(Some(Cell::Category(*x as usize)))
                     } else {
                         Err(format!(
-                            "expected a category index from 0 to {} ({}), got {x}",
+                            "expected a category index from 0 to {} ({}), got {}",
                             categories.len() - 1,
-                            categories.join(", ")
+                            categories.join(", "),
+                            shown(*x)
                         ))
                     }
                 }
@@ -450,7 +451,7 @@ impl Schema {
             }
             (Kind::Integer { min, max }, FeatureValue::Number(x)) => {
                 if x.is_finite() && x.fract() != 0.0 {
-                    return Err(format!("expected an integer, got {x}"));
+                    return Err(format!("expected an integer, got {}", shown(x)));
                 }
                 in_range(x, *min, *max).map(|x| Some(Cell::Number(x)))
             }
@@ -555,10 +556,25 @@ fn in_range(x: f64, min: f64, max: f64) -> Result<f64, String> {
     }
     if x < min || x > max {
         return Err(format!(
-            "value {x} is outside the valid range [{min}, {max}]"
+            "value {} is outside the valid range [{}, {}]",
+            shown(x),
+            shown(min),
+            shown(max)
         ));
     }
     Ok(x)
+}
+
+/// A number as problems quote it: Rust's shortest round-trip form, in exponent notation
+/// when that is much shorter (`1e300`, not 301 digits; `1e-10`, not `0.0000000001`).
+fn shown(x: f64) -> String {
+    let plain = x.to_string();
+    let exponent = format!("{x:e}");
+    if plain.len() > exponent.len() + 4 {
+        exponent
+    } else {
+        plain
+    }
 }
 
 /// Levenshtein distance, for "did you mean" hints on misspelt feature names.
@@ -821,5 +837,25 @@ mod tests {
             )
         };
         assert!(n(-1e300).is_ok() && n(1e300).is_ok());
+    }
+
+    #[test]
+    fn numbers_in_problems_are_short() {
+        assert_eq!(shown(1e300), "1e300");
+        assert_eq!(shown(-2.5e-12), "-2.5e-12");
+        assert_eq!(shown(38.6745), "38.6745");
+        assert_eq!(shown(0.38470000000000004), "0.38470000000000004");
+        assert_eq!(shown(1000000.0), "1000000");
+        let s = testdata::schema();
+        let got = s
+            .validate([("x", FeatureValue::Number(1e300))], "")
+            .unwrap_err();
+        assert_eq!(
+            got,
+            [FieldProblem::new(
+                "x",
+                "value 1e300 is outside the valid range [0, 10]"
+            )]
+        );
     }
 }
