@@ -340,24 +340,21 @@ async fn warm_times(
     let native_rows = native_pairs(rows);
     time_alternating(
         iterations,
-        async || {
-            model
-                .call_predict(&mut store, &typed_rows)
-                .await?
-                .map(drop)
-                .map_err(|e| wasmtime::format_err!("{e:?}"))
-        },
+        async || answered(model.call_predict(&mut store, &typed_rows).await?),
         || {
             let batch = native_rows
                 .iter()
                 .map(|r| r.iter().map(|(k, v)| (k.as_str(), v.clone())));
-            service
-                .predict_typed(batch)
-                .map(drop)
-                .map_err(|e| wasmtime::format_err!("{e:?}"))
+            answered(service.predict_typed(batch))
         },
     )
     .await
+}
+
+/// Whether a timed call's answer was a success: the warm benchmarks time predictions,
+/// they do not read them (wasm's and native's errors alike become the run's error).
+fn answered<T, E: std::fmt::Debug>(answer: std::result::Result<T, E>) -> Result<()> {
+    answer.map(drop).map_err(|e| wasmtime::format_err!("{e:?}"))
 }
 
 /// Percentiles of `iterations` (at least 100) calls of `wasm` and of `native`, taken in
@@ -399,19 +396,8 @@ async fn dense_times(
     let model = f.mlfn_inference_model();
     time_alternating(
         iterations,
-        async || {
-            model
-                .call_predict_rows(&mut store, &values)
-                .await?
-                .map(drop)
-                .map_err(|e| wasmtime::format_err!("{e:?}"))
-        },
-        || {
-            service
-                .predict_rows(std::hint::black_box(&values))
-                .map(drop)
-                .map_err(|e| wasmtime::format_err!("{e:?}"))
-        },
+        async || answered(model.call_predict_rows(&mut store, &values).await?),
+        || answered(service.predict_rows(std::hint::black_box(&values))),
     )
     .await
 }
