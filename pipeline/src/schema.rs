@@ -406,12 +406,12 @@ impl Schema {
     #[inline]
     fn lookup(&self, pos: usize, name: &str) -> Option<usize> {
         if let Some(f) = self.features.get(pos)
-            && f.name == name
+            && same_name(&f.name, name)
         {
             return Some(pos);
         }
         if let Some(&i) = self.sorted.get(pos)
-            && self.features[i].name == name
+            && same_name(&self.features[i].name, name)
         {
             return Some(i);
         }
@@ -590,6 +590,24 @@ fn edit_distance(a: &str, b: &str) -> usize {
         prev = cur;
     }
     prev[b.len()]
+}
+
+/// `a == b` for the short strings feature names are, eight bytes at a time (the last
+/// eight overlapping the one before). `==` on strings calls `memcmp`, which in wasm is
+/// wasi-libc's byte loop behind a call: a quarter of a named row's validation in wasm
+/// (`perf` of `bench/stages.sh`'s wasm run).
+#[inline]
+fn same_name(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    if n < 8 {
+        return a.iter().zip(b).all(|(x, y)| x == y);
+    }
+    let word = |s: &[u8], at: usize| u64::from_ne_bytes(s[at..at + 8].try_into().unwrap());
+    (0..n - 8).step_by(8).all(|at| word(a, at) == word(b, at)) && word(a, n - 8) == word(b, n - 8)
 }
 
 #[cfg(test)]
@@ -837,6 +855,25 @@ mod tests {
             )
         };
         assert!(n(-1e300).is_ok() && n(1e300).is_ok());
+    }
+
+    #[test]
+    fn same_name_is_string_equality_at_every_length() {
+        let names: Vec<String> = (0..20)
+            .map(|n| "abcdefghijklmnopqrstuvwxyz"[..n].to_string())
+            .collect();
+        for a in &names {
+            for b in &names {
+                assert_eq!(same_name(a, b), a == b, "{a:?} vs {b:?}");
+            }
+            // One byte changed anywhere, the last word and the overlapping tail included.
+            for at in 0..a.len() {
+                let mut other = a.clone().into_bytes();
+                other[at] = b'_';
+                let other = String::from_utf8(other).unwrap();
+                assert!(!same_name(a, &other), "{a:?} vs {other:?}");
+            }
+        }
     }
 
     #[test]
