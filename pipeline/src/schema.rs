@@ -406,12 +406,12 @@ impl Schema {
     #[inline]
     fn lookup(&self, pos: usize, name: &str) -> Option<usize> {
         if let Some(f) = self.features.get(pos)
-            && same_name(&f.name, name)
+            && short_str_eq(&f.name, name)
         {
             return Some(pos);
         }
         if let Some(&i) = self.sorted.get(pos)
-            && same_name(&self.features[i].name, name)
+            && short_str_eq(&self.features[i].name, name)
         {
             return Some(i);
         }
@@ -461,7 +461,7 @@ impl Schema {
                     accept_unknown,
                 },
                 FeatureValue::Category(s),
-            ) => match categories.iter().position(|c| *c == s) {
+            ) => match categories.iter().position(|c| short_str_eq(c, &s)) {
                 Some(k) => Ok(Some(Cell::Category(k))),
                 None if *accept_unknown => Ok(Some(Cell::UnknownCategory)),
                 None => Err(format!(
@@ -592,12 +592,12 @@ fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
-/// `a == b` for the short strings feature names are, eight bytes at a time (the last
+/// `a == b` for short strings (feature names, categories), eight bytes at a time (the last
 /// eight overlapping the one before). `==` on strings calls `memcmp`, which in wasm is
 /// wasi-libc's byte loop behind a call: a quarter of a named row's validation in wasm
 /// (`perf` of `bench/stages.sh`'s wasm run).
 #[inline]
-fn same_name(a: &str, b: &str) -> bool {
+fn short_str_eq(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     let n = a.len();
     if n != b.len() {
@@ -858,20 +858,20 @@ mod tests {
     }
 
     #[test]
-    fn same_name_is_string_equality_at_every_length() {
+    fn short_str_eq_is_string_equality_at_every_length() {
         let names: Vec<String> = (0..20)
             .map(|n| "abcdefghijklmnopqrstuvwxyz"[..n].to_string())
             .collect();
         for a in &names {
             for b in &names {
-                assert_eq!(same_name(a, b), a == b, "{a:?} vs {b:?}");
+                assert_eq!(short_str_eq(a, b), a == b, "{a:?} vs {b:?}");
             }
             // One byte changed anywhere, the last word and the overlapping tail included.
             for at in 0..a.len() {
                 let mut other = a.clone().into_bytes();
                 other[at] = b'_';
                 let other = String::from_utf8(other).unwrap();
-                assert!(!same_name(a, &other), "{a:?} vs {other:?}");
+                assert!(!short_str_eq(a, &other), "{a:?} vs {other:?}");
             }
         }
     }
