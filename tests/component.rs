@@ -206,3 +206,21 @@ async fn cwasm_loads_and_a_foreign_one_is_refused() {
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_file(wasm);
 }
+
+/// Requests with large bodies are instantiated from a second copy of a small component,
+/// so that the pool's slots they dirty are not the ones small requests reuse
+/// (`Runtime::proxy_pre_for`): a distinct component, with code of its own.
+#[tokio::test(flavor = "multi_thread")]
+async fn large_bodies_get_a_copy_of_the_component_of_their_own() {
+    use host::runtime::LARGE_BODY_BYTES;
+    let rt = runtime("breast-cancer").await;
+    let code = |body_bytes: usize| {
+        rt.proxy_pre_for(body_bytes)
+            .instance_pre()
+            .component()
+            .image_range()
+    };
+    assert_eq!(code(0), code(LARGE_BODY_BYTES - 1));
+    assert_eq!(code(LARGE_BODY_BYTES), code(usize::MAX));
+    assert_ne!(code(0), code(LARGE_BODY_BYTES));
+}

@@ -50,6 +50,7 @@ const STDERR_CAPACITY: usize = 1 << 20;
 pub async fn call(runtime: &Runtime, req: hyper::Request<Bytes>) -> Result<DirectResponse> {
     let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
     let mut store = runtime.new_store_with(Some(stderr.clone()));
+    let pre = runtime.proxy_pre_for(req.body().len()).clone();
     let req = req.map(|body| {
         Full::new(body).map_err(|never: Infallible| -> hyper::Error { match never {} })
     });
@@ -59,7 +60,6 @@ pub async fn call(runtime: &Runtime, req: hyper::Request<Bytes>) -> Result<Direc
         .new_incoming_request(Scheme::Http, req)?;
     let (sender, receiver) = tokio::sync::oneshot::channel();
     let out = store.data_mut().http().new_response_outparam(sender)?;
-    let pre = runtime.proxy_pre().clone();
     let guest = async move {
         let proxy = pre.instantiate_async(&mut store).await?;
         proxy

@@ -71,7 +71,8 @@ pub fn engine_with(limits: PoolLimits, allocator: Allocator, cow: bool) -> Resul
         // decommitted (Linux ≥ 6.7's PAGEMAP_SCAN; else the whole kept range). Without
         // userfaultfd write-protection every present private page counts as written, so
         // the set only grows: after one batch of 256 rows, every later request in that
-        // slot copies 122-185 pages back instead of 21-25 (README "Performance").
+        // slot copied 122-185 pages back instead of 21-25. Hence large requests get
+        // slots of their own (runtime::Runtime::proxy_pre_for).
         .pagemap_scan(Enabled::Auto);
     let mut config = Config::new();
     config.wasm_component_model(true);

@@ -21,6 +21,9 @@ pub struct Runtime {
     engine: Engine,
     component: Component,
     proxy: ProxyPre<InstanceState>,
+    /// The same, from a second copy of the component, for requests with large bodies
+    /// (`proxy_pre_for`); `None` for components too large to keep twice.
+    large_bodies: Option<ProxyPre<InstanceState>>,
     /// `None` for a component without the typed export (HTTP only).
     typed: Option<InferenceFunctionPre<InstanceState>>,
     /// How the component was loaded and how long that took.
@@ -52,7 +55,16 @@ impl Runtime {
                 .ok()
                 .and_then(|b| package::bundle_info(&b))
         };
-        Self::assemble(engine, memory_cap, component, loaded, t.elapsed(), bundle)
+        let size = std::fs::metadata(path).map_or(usize::MAX, |m| m.len() as usize);
+        Self::assemble(
+            engine,
+            memory_cap,
+            component,
+            size,
+            loaded,
+            t.elapsed(),
+            bundle,
+        )
     }
 
     /// A component given as `.wasm` bytes (a package made a moment ago).
@@ -65,6 +77,7 @@ impl Runtime {
             engine,
             limits.max_memory_bytes,
             component,
+            wasm.len(),
             loaded,
             t.elapsed(),
             bundle,
@@ -75,6 +88,7 @@ impl Runtime {
         engine: Engine,
         memory_cap: usize,
         component: Component,
+        component_bytes: usize,
         loaded: Loaded,
         load_time: Duration,
         bundle: Option<BundleInfo>,
@@ -85,10 +99,18 @@ impl Runtime {
         let pre = linker.instantiate_pre(&component)?;
         let proxy = ProxyPre::new(pre.clone())?;
         let typed = InferenceFunctionPre::new(pre).ok();
+        let large_bodies = if component_bytes <= SECOND_COPY_UP_TO {
+            // SAFETY: the bytes are what `serialize` made of a component of this engine.
+            let copy = unsafe { Component::deserialize(&engine, component.serialize()?)? };
+            Some(ProxyPre::new(linker.instantiate_pre(&copy)?)?)
+        } else {
+            None
+        };
         Ok(Runtime {
             engine,
             component,
             proxy,
+            large_bodies,
             typed,
             loaded,
             bundle,
@@ -108,6 +130,23 @@ impl Runtime {
 
     pub fn proxy_pre(&self) -> &ProxyPre<InstanceState> {
         &self.proxy
+    }
+
+    /// What a request with a body of `body_bytes` is instantiated from. Bodies of
+    /// `LARGE_BODY_BYTES` or more get the component's second copy: the pool keeps each
+    /// slot's memory affine to the module that last used it, so large requests land in
+    /// slots of their own. Why: a slot's reset copies back every page any of its
+    /// instances touched since the slot was last decommitted (wasmtime's PAGEMAP_SCAN
+    /// without userfaultfd write-protection counts every present private page as
+    /// written), so one batch of 256 rows made every later small request in that slot
+    /// copy 122-185 pages back instead of 21-25 (`bench/slot_pages.sh`), and, after
+    /// 48 such batches, small requests at c=8 took 11-31% more of the server's CPU
+    /// (`bench/mixed_traffic.sh`).
+    pub fn proxy_pre_for(&self, body_bytes: usize) -> &ProxyPre<InstanceState> {
+        match &self.large_bodies {
+            Some(pre) if body_bytes >= LARGE_BODY_BYTES => pre,
+            _ => &self.proxy,
+        }
     }
 
     /// A fresh store with the memory limiter installed; stderr to the host's.
@@ -187,6 +226,16 @@ impl Runtime {
         f.mlfn_inference_model().call_metadata(&mut store).await
     }
 }
+
+/// Request bodies from this size on are instantiated from the component's second copy
+/// (`Runtime::proxy_pre_for`): a breast-cancer batch of about 40 rows; one row is ~700
+/// bytes.
+pub const LARGE_BODY_BYTES: usize = 16 << 10;
+
+/// Components up to this size get the second copy. Each copy has its own memory image,
+/// so a copy costs the component's size again; a network's requests touch so much memory
+/// that every slot it uses is large anyway.
+const SECOND_COPY_UP_TO: usize = 16 << 20;
 
 /// Epoch ticks far enough ahead never to arrive.
 const NO_DEADLINE: u64 = 1 << 40;

@@ -746,6 +746,10 @@ pub(crate) async fn run_guest(
 ) -> Result<(Response, Option<Finished>), Failure> {
     let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
     let mut store = runtime.new_store_with(Some(stderr.clone()));
+    // The whole body is in memory, so its size is exact.
+    let body_bytes = hyper::body::Body::size_hint(req.body())
+        .exact()
+        .map_or(usize::MAX, |n| n as usize);
     // Every epoch tick the guest yields to the executor (so a CPU-bound guest cannot hold
     // a worker thread and starve the accept loop and the concurrency guard), and once
     // its deadline has passed it traps (the callback is set in the guest's task below). It yields through tokio's `yield_now`, which
@@ -767,7 +771,7 @@ pub(crate) async fn run_guest(
         .http()
         .new_response_outparam(sender)
         .map_err(Failure::Guest)?;
-    let pre = runtime.proxy_pre().clone();
+    let pre = runtime.proxy_pre_for(body_bytes).clone();
     // The instance runs in its own task so it can keep streaming the body after the head
     // is sent; the store (and its pooling slot) is freed when the task ends.
     let task = crate::serving_threads::spawn_guest(move |running| async move {
