@@ -88,7 +88,7 @@ impl wit::Guest for Component {
                 let v = match &f.value {
                     wit::FeatureValue::Number(x) => FeatureValue::Number(*x),
                     wit::FeatureValue::Integer(i) => FeatureValue::Integer(*i),
-                    wit::FeatureValue::Category(s) => FeatureValue::Category(s.clone()),
+                    wit::FeatureValue::Category(s) => FeatureValue::Category(s.as_str().into()),
                     wit::FeatureValue::Missing => FeatureValue::Missing,
                 };
                 (f.name.as_str(), v)

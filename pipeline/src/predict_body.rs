@@ -179,10 +179,10 @@ impl<'de, E: Expect<'de>> Visitor<'de> for Shallow<E> {
         Ok(self.0.scalar(FeatureValue::Number(v)))
     }
     fn visit_str<Er>(self, v: &str) -> Result<E::Out, Er> {
-        Ok(self.0.scalar(FeatureValue::Category(v.to_owned())))
+        Ok(self.0.scalar(FeatureValue::Category(v.into())))
     }
     fn visit_string<Er>(self, v: String) -> Result<E::Out, Er> {
-        Ok(self.0.scalar(FeatureValue::Category(v)))
+        Ok(self.0.scalar(FeatureValue::Category(v.into_boxed_str())))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<E::Out, A::Error> {
         self.0.array(seq)

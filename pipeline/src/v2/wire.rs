@@ -361,7 +361,7 @@ pub fn elements(t: &Tensor, empty_is_missing: bool) -> Result<Vec<FeatureValue>,
                     .enumerate()
                     .map(|(i, s)| match std::str::from_utf8(s) {
                         Ok("") if empty_is_missing => Ok(FeatureValue::Missing),
-                        Ok(s) => Ok(FeatureValue::Category(s.to_string())),
+                        Ok(s) => Ok(FeatureValue::Category(s.into())),
                         Err(_) => Err((i, "the BYTES element is not UTF-8".to_string())),
                     })
                     .collect()
@@ -423,7 +423,7 @@ fn json_element(v: &Value, dt: DataType, empty_is_missing: bool) -> Result<Featu
         (Value::String(s), DataType::Bytes) if s.is_empty() && empty_is_missing => {
             Ok(FeatureValue::Missing)
         }
-        (Value::String(s), DataType::Bytes) => Ok(FeatureValue::Category(s.clone())),
+        (Value::String(s), DataType::Bytes) => Ok(FeatureValue::Category(s.as_str().into())),
         (_, DataType::Bytes) => Err(got("a string")),
         (Value::Number(n), dt) if dt.is_float() => {
             // Beyond f64 (`1e400`): infinite, which validation names as not finite.
