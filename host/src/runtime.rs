@@ -140,7 +140,7 @@ impl Runtime {
     /// without userfaultfd write-protection counts every present private page as
     /// written), so one batch of 256 rows made every later small request in that slot
     /// copy 122-185 pages back instead of 21-25 (`bench/slot_pages.sh`), and, after
-    /// 48 such batches, small requests at c=8 took 11-31% more of the server's CPU
+    /// 48 such batches, small requests at c=8 took 4-26% more of the server's CPU
     /// (`bench/mixed_traffic.sh`).
     pub fn proxy_pre_for(&self, body_bytes: usize) -> &ProxyPre<InstanceState> {
         match &self.large_bodies {
