@@ -445,9 +445,10 @@ pub async fn handle(server: &Arc<Server>, role: Role, req: hyper::Request<Incomi
     let seconds = start.elapsed().as_secs_f64();
     // Learnt now, as the answer leaves: the next request may arrive before the
     // instance's task has ended.
+    let in_flight_now = server.limits.max_concurrent - server.permits.available_permits() - 1;
     server
         .admission
-        .record(&cost_key, admitted.elapsed(), in_flight);
+        .record(&cost_key, admitted.elapsed(), in_flight, in_flight_now);
     tracing::debug!(%path, model = %version.model, version = %version.version, status, micros = (seconds * 1e6) as u64, "request");
     // The instance may still be streaming its body: record it when it is done, and only
     // then give its permit back. The shadow copy starts now, beside it.
