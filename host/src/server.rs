@@ -145,6 +145,11 @@ impl Server {
         }))
     }
 
+    /// Requests in flight besides the caller's own, which holds a permit.
+    fn others_in_flight(&self) -> usize {
+        self.limits.max_concurrent - self.permits.available_permits() - 1
+    }
+
     /// The telemetry of the first model's stable version (the only one of `host serve X`).
     pub fn telemetry(&self) -> Arc<Telemetry> {
         self.deployment.load().default_version().telemetry.clone()
@@ -402,7 +407,7 @@ pub async fn handle(server: &Arc<Server>, role: Role, req: hyper::Request<Incomi
         Err(response) => return response,
     };
     let cost_key = format!("{} {} {guest_path}", version.model, version.version);
-    let in_flight = server.limits.max_concurrent - server.permits.available_permits() - 1;
+    let in_flight = server.others_in_flight();
     if let Err(retry_after) = server
         .admission
         .admit(&cost_key, in_flight, server.limits.deadline)
@@ -445,7 +450,7 @@ pub async fn handle(server: &Arc<Server>, role: Role, req: hyper::Request<Incomi
     let seconds = start.elapsed().as_secs_f64();
     // Learnt now, as the answer leaves: the next request may arrive before the
     // instance's task has ended.
-    let in_flight_now = server.limits.max_concurrent - server.permits.available_permits() - 1;
+    let in_flight_now = server.others_in_flight();
     server
         .admission
         .record(&cost_key, admitted.elapsed(), in_flight, in_flight_now);
