@@ -288,5 +288,10 @@ async fn refusals_are_fast_4xx_in_the_error_envelope() {
             refused,
             Err(host::typed::PredictError::InvalidInput(_))
         ));
+        let refused = rt.predict_table(&[], &[]).await.unwrap();
+        assert!(matches!(
+            refused,
+            Err(host::typed::PredictError::InvalidInput(_))
+        ));
     }
 }

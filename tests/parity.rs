@@ -72,6 +72,85 @@ async fn predict_rows_matches_the_pipeline_on_every_reference_row() {
     }
 }
 
+/// `predict-table` (the feature names once, then typed values) answers exactly as
+/// `predict` with names: every reference row of every bundle, batch by batch, prediction
+/// for prediction, and within the reference's tolerances.
+#[tokio::test(flavor = "multi_thread")]
+async fn predict_table_answers_as_named_predict_on_every_reference_row() {
+    for bundle in bundles() {
+        let rt = runtime(&bundle).await;
+        let reference = reference(&bundle);
+        let features = rt.metadata().await.unwrap().features;
+        for (b, chunk) in reference.rows.chunks(pipeline::MAX_BATCH).enumerate() {
+            let objs: Vec<_> = chunk.iter().map(|r| &r.features).collect();
+            let (columns, values) = typed::table(&objs, &features).unwrap();
+            let table = rt.predict_table(&columns, &values).await.unwrap().unwrap();
+            let instances: Vec<_> = chunk
+                .iter()
+                .map(|r| typed::instance(&r.features).unwrap())
+                .collect();
+            let named = rt.predict(&instances).await.unwrap().unwrap();
+            assert_eq!(table.len(), chunk.len(), "{bundle}");
+            for (i, ((t, n), r)) in table.iter().zip(&named).zip(chunk).enumerate() {
+                let row = b * pipeline::MAX_BATCH + i;
+                let got = typed::pipeline_prediction(t, &reference.labels);
+                assert_eq!(
+                    got,
+                    typed::pipeline_prediction(n, &reference.labels),
+                    "{bundle} row {row}"
+                );
+                if let Err(m) = r.check(&got, &reference.labels) {
+                    panic!("{bundle} row {row}: {m}");
+                }
+            }
+        }
+    }
+}
+
+/// `predict-table`'s problems: a value's name its instance and column, the shape
+/// `values`.
+#[tokio::test(flavor = "multi_thread")]
+async fn predict_table_errors_name_the_instance_and_column() {
+    let rt = runtime("penguins").await;
+    let problems = async |columns: &[&str], values: Vec<typed::FeatureValue>| {
+        let columns: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
+        match rt.predict_table(&columns, &values).await.unwrap() {
+            Err(typed::PredictError::InvalidInput(p)) => p
+                .into_iter()
+                .map(|p| format!("{}: {}", p.field, p.problem))
+                .collect::<Vec<_>>(),
+            other => panic!("expected invalid-input, got {other:?}"),
+        }
+    };
+    let reference = reference("penguins");
+    let features = rt.metadata().await.unwrap().features;
+    let objs: Vec<_> = reference.rows[..2].iter().map(|r| &r.features).collect();
+    let (columns, mut values) = typed::table(&objs, &features).unwrap();
+    let island = columns.iter().position(|c| c == "island").unwrap();
+    values[columns.len() + island] = typed::FeatureValue::Category("Atlantis".into());
+    let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
+    let p = problems(&columns, values.clone()).await;
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(p[0].starts_with("instances[1].island: "), "{p:?}");
+    // A value short of whole rows.
+    values.pop();
+    let p = problems(&columns, values).await;
+    assert!(
+        p[0].starts_with("values: expected a whole number of rows"),
+        "{p:?}"
+    );
+    // An unknown column is named in every instance.
+    let p = problems(&["flipper"], vec![typed::FeatureValue::Number(1.0); 2]).await;
+    assert!(
+        p[0].starts_with("instances[0].flipper: unknown feature"),
+        "{p:?}"
+    );
+    assert!(
+        p.iter().any(|p| p.starts_with("instances[1].flipper: ")),
+        "{p:?}"
+    );
+}
+
 async fn rows_problems(rt: &host::Runtime, values: Vec<f64>) -> Vec<typed::FieldProblem> {
     match rt.predict_rows(&values).await.unwrap() {
         Err(typed::PredictError::InvalidInput(p)) => p,

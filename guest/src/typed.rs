@@ -84,22 +84,35 @@ impl wit::Guest for Component {
     fn predict(instances: Vec<wit::Instance>) -> Result<Vec<wit::Prediction>, wit::PredictError> {
         let service = tabular()?;
         let rows = instances.iter().map(|inst| {
-            inst.iter().map(|f| {
-                let v = match &f.value {
-                    wit::FeatureValue::Number(x) => FeatureValue::Number(*x),
-                    wit::FeatureValue::Integer(i) => FeatureValue::Integer(*i),
-                    wit::FeatureValue::Category(s) => FeatureValue::Category(s.as_str().into()),
-                    wit::FeatureValue::Missing => FeatureValue::Missing,
-                };
-                (f.name.as_str(), v)
-            })
+            inst.iter()
+                .map(|f| (f.name.as_str(), feature_value(f.value.clone())))
         });
         answer(service, service.predict_typed(rows))
+    }
+
+    fn predict_table(
+        columns: Vec<String>,
+        values: Vec<wit::FeatureValue>,
+    ) -> Result<Vec<wit::Prediction>, wit::PredictError> {
+        let service = tabular()?;
+        let values = values.into_iter().map(feature_value).collect();
+        answer(service, service.predict_table(&columns, values))
     }
 
     fn predict_rows(values: Vec<f64>) -> Result<Vec<wit::Prediction>, wit::PredictError> {
         let service = tabular()?;
         answer(service, service.predict_rows(&values))
+    }
+}
+
+/// A WIT value as the pipeline's. A category's string becomes the pipeline's `Box<str>`
+/// without a copy (the canonical ABI lowers a string with its exact length).
+fn feature_value(v: wit::FeatureValue) -> FeatureValue {
+    match v {
+        wit::FeatureValue::Number(x) => FeatureValue::Number(x),
+        wit::FeatureValue::Integer(i) => FeatureValue::Integer(i),
+        wit::FeatureValue::Category(s) => FeatureValue::Category(s.into_boxed_str()),
+        wit::FeatureValue::Missing => FeatureValue::Missing,
     }
 }
 

@@ -2,7 +2,8 @@
 //! `predict-rows` on one live instance with an empty batch (the boundary alone: the async
 //! call into wasm, lowering the list, lifting the result, `post-return`), with the first
 //! reference row, and with `batch` copies of it. README "Performance" quotes it to say why
-//! one row in wasm cannot come within 1.5× of the native pipeline.
+//! one row in wasm cannot come within 1.5× of the native pipeline. Last, `predict-table` of
+//! the batch (the feature names once, then typed values).
 //!
 //!   cargo run --release -p host --example call_cost -- COMPONENT.wasm BUNDLE_DIR [BATCH]
 //!
@@ -58,5 +59,22 @@ async fn main() -> wasmtime::Result<()> {
             times[0]
         );
     }
+    let objs = vec![row; batch];
+    let (columns, values) = host::typed::table(&objs, &features).map_err(wasmtime::Error::msg)?;
+    let mut times = Vec::with_capacity(CALLS);
+    for _ in 0..CALLS {
+        let t = Instant::now();
+        let answer = model
+            .call_predict_table(&mut store, &columns, &values)
+            .await?;
+        std::hint::black_box(answer).map_err(|e| wasmtime::format_err!("{e:?}"))?;
+        times.push(t.elapsed().as_secs_f64() * 1e6);
+    }
+    times.sort_by(f64::total_cmp);
+    println!(
+        "predict-table, batch      ({batch:>3} rows): p50 {:7.3} µs, min {:7.3} µs",
+        times[CALLS / 2],
+        times[0]
+    );
     Ok(())
 }

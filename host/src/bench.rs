@@ -89,6 +89,10 @@ pub struct BatchTimes {
     /// no feature names to lower into the instance or to look up.
     pub rows_wasm: Percentiles,
     pub rows_native: Percentiles,
+    /// The same rows as a table (`predict-table`): the feature names once, then typed
+    /// values; validated as named `predict`.
+    pub table_wasm: Percentiles,
+    pub table_native: Percentiles,
 }
 
 /// p50s of the native pipeline's stages for one batch: validation of the (name, value)
@@ -234,9 +238,13 @@ pub async fn run(opts: &BenchOptions) -> Result<Report> {
             warm_times(&snap_rt, &service, &rows, opts.iterations).await?;
         let (rows_wasm, rows_native) =
             dense_times(&snap_rt, &service, &rows, opts.iterations).await?;
+        let (table_wasm, table_native) =
+            table_times(&snap_rt, &service, &rows, opts.iterations).await?;
         batches.push(BatchTimes {
             rows_wasm,
             rows_native,
+            table_wasm,
+            table_native,
             batch: rows.len(),
             wasm_over_native_p50: warm_wasm.p50_us / warm_native.p50_us,
             warm_wasm,
@@ -398,6 +406,43 @@ async fn dense_times(
         iterations,
         async || answered(model.call_predict_rows(&mut store, &values).await?),
         || answered(service.predict_rows(std::hint::black_box(&values))),
+    )
+    .await
+}
+
+/// Warm `predict-table` of `rows` (the model's features as columns) on a live instance
+/// and natively, in turn, `iterations` times each. The native side converts the typed
+/// values into the pipeline's on every call, as the guest does.
+async fn table_times(
+    rt: &Runtime,
+    service: &pipeline::Service,
+    rows: &[&serde_json::Map<String, serde_json::Value>],
+    iterations: usize,
+) -> Result<(Percentiles, Percentiles)> {
+    let features = rt.metadata().await?.features;
+    let (columns, values) = typed::table(rows, &features).map_err(wasmtime::Error::msg)?;
+    let mut store = rt.new_store();
+    let f = rt.instantiate_typed(&mut store).await?;
+    let model = f.mlfn_inference_model();
+    let native = |v: &typed::FeatureValue| match v {
+        typed::FeatureValue::Number(x) => pipeline::FeatureValue::Number(*x),
+        typed::FeatureValue::Integer(i) => pipeline::FeatureValue::Integer(*i),
+        typed::FeatureValue::Category(s) => pipeline::FeatureValue::Category(s.as_str().into()),
+        typed::FeatureValue::Missing => pipeline::FeatureValue::Missing,
+    };
+    time_alternating(
+        iterations,
+        async || {
+            answered(
+                model
+                    .call_predict_table(&mut store, &columns, &values)
+                    .await?,
+            )
+        },
+        || {
+            let values = std::hint::black_box(&values).iter().map(native).collect();
+            answered(service.predict_table(&columns, values))
+        },
     )
     .await
 }
@@ -676,6 +721,12 @@ pub fn print(r: &Report) {
             b.rows_wasm.p50_us,
             b.rows_native.p50_us,
             b.rows_wasm.p50_us / b.rows_native.p50_us
+        );
+        println!(
+            "  as a table: wasm p50 {:>9.1} µs  native p50 {:>9.1} µs  ({:.2}×)  (predict-table: names once, then typed values)",
+            b.table_wasm.p50_us,
+            b.table_native.p50_us,
+            b.table_wasm.p50_us / b.table_native.p50_us
         );
         let st = &b.native_stages;
         println!(

@@ -30,7 +30,7 @@ use crate::verify_text::{self, TextReference};
 /// Name of the custom section that identifies a packaged component's bundle.
 pub const SECTION: &str = "mlfn-bundle";
 
-const PACKAGING_EXPORT: &str = "mlfn:inference/packaging@0.3.0";
+const PACKAGING_EXPORT: &str = "mlfn:inference/packaging@0.4.0";
 
 /// What a packaged component carries (the `mlfn-bundle` section, JSON).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]

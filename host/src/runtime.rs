@@ -14,7 +14,8 @@ use crate::engine::{self, PoolLimits};
 use crate::package::{self, BundleInfo};
 use crate::state::InstanceState;
 use crate::typed::{
-    Feature, InferenceFunction, InferenceFunctionPre, ModelInfo, PredictError, Prediction,
+    Feature, FeatureValue, InferenceFunction, InferenceFunctionPre, ModelInfo, PredictError,
+    Prediction,
 };
 
 pub struct Runtime {
@@ -204,6 +205,19 @@ impl Runtime {
         let f = self.typed()?.instantiate_async(&mut store).await?;
         f.mlfn_inference_model()
             .call_predict(&mut store, instances)
+            .await
+    }
+
+    /// Typed columnar predict (`predict-table`) in a fresh instance.
+    pub async fn predict_table(
+        &self,
+        columns: &[String],
+        values: &[FeatureValue],
+    ) -> Result<Result<Vec<Prediction>, PredictError>> {
+        let mut store = self.new_store();
+        let f = self.typed()?.instantiate_async(&mut store).await?;
+        f.mlfn_inference_model()
+            .call_predict_table(&mut store, columns, values)
             .await
     }
 

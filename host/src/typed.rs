@@ -70,6 +70,29 @@ pub fn dense_row(
         .collect()
 }
 
+/// JSON objects of `name: value` pairs as `predict-table`'s input: the model's
+/// `features` (its metadata) as the columns, in that order, and each object's values in
+/// them, `missing` where an object has none.
+pub fn table(
+    objs: &[&serde_json::Map<String, serde_json::Value>],
+    features: &[FeatureSpec],
+) -> Result<(Vec<String>, Vec<FeatureValue>), String> {
+    let columns: Vec<String> = features.iter().map(|f| f.name.clone()).collect();
+    let mut values = Vec::with_capacity(objs.len() * columns.len());
+    for obj in objs {
+        if let Some(unknown) = obj.keys().find(|k| !columns.contains(k)) {
+            return Err(format!("{unknown}: not a feature of the model"));
+        }
+        for name in &columns {
+            let value = obj
+                .get(name)
+                .map_or(Ok(FeatureValue::Missing), feature_value);
+            values.push(value.map_err(|e| format!("{name}: {e}"))?);
+        }
+    }
+    Ok((columns, values))
+}
+
 /// The component's answer in the pipeline's own terms (label index by name).
 pub fn pipeline_prediction(p: &Prediction, labels: &[String]) -> pipeline::Prediction {
     match p {

@@ -258,31 +258,36 @@ impl Service {
             .map_err(|e| PredictError::Internal(e.to_string()))
     }
 
+    /// The typed interface's columnar predict: the feature names once, in `columns`,
+    /// and the instances' values one row after another, each row `columns.len()` values
+    /// in that order. It validates as `predict_typed` (any subset of features, in any
+    /// order; problems name `instances[i].feature`) without a name per value: through
+    /// the component's export, one string per column instead of one per value.
+    pub fn predict_table<S: AsRef<str>>(
+        &self,
+        columns: &[S],
+        mut values: Vec<FeatureValue>,
+    ) -> Result<Vec<Prediction>, PredictError> {
+        let width = columns.len();
+        row_count(values.len(), width, "one per column, in `columns` order")?;
+        // Each value is moved out of `values` into validation, not cloned (a category's
+        // string would be copied).
+        let rows = values.chunks_exact_mut(width).map(|row| {
+            columns.iter().map(AsRef::as_ref).zip(
+                row.iter_mut()
+                    .map(|v| std::mem::replace(v, FeatureValue::Missing)),
+            )
+        });
+        self.predict_typed(rows)
+    }
+
     /// The typed interface's dense predict: `values` holds the rows one after another,
     /// each `schema().len()` numbers in feature order (`Schema::validate_numbers`).
     /// Problems name `rows[i].feature`; at most `MAX_PROBLEMS` are returned.
     pub fn predict_rows(&self, values: &[f64]) -> Result<Vec<Prediction>, PredictError> {
         let width = self.schema.len();
-        let invalid = |problem: String| {
-            Err(PredictError::InvalidInput(vec![FieldProblem::new(
-                "values", problem,
-            )]))
-        };
-        if width == 0 || !values.len().is_multiple_of(width) {
-            return invalid(format!(
-                "expected a whole number of rows of {width} values (one per feature, in \
-                 metadata order), got {} values",
-                values.len()
-            ));
-        }
-        if values.len() / width > api::MAX_BATCH {
-            return invalid(format!(
-                "{} rows exceed the maximum batch of {}",
-                values.len() / width,
-                api::MAX_BATCH
-            ));
-        }
-        let mut rows = Vec::with_capacity(values.len() / width);
+        let rows_in_values = row_count(values.len(), width, "one per feature, in metadata order")?;
+        let mut rows = Vec::with_capacity(rows_in_values);
         let mut problems = Problems::new();
         for (i, row) in values.chunks_exact(width).enumerate() {
             match self.schema.validate_numbers(row, || format!("rows[{i}]")) {
@@ -446,6 +451,30 @@ fn public_metadata(m: &Manifest, model: &Model) -> serde_json::Value {
     doc
 }
 
+/// The rows in a flat batch of `len` values, `width` to a row (`per_row` says what a
+/// row's values are); a `values` problem when they do not make whole rows or make more
+/// than a batch holds.
+fn row_count(len: usize, width: usize, per_row: &str) -> Result<usize, PredictError> {
+    let invalid = |problem: String| {
+        Err(PredictError::InvalidInput(vec![FieldProblem::new(
+            "values", problem,
+        )]))
+    };
+    if width == 0 || !len.is_multiple_of(width) {
+        return invalid(format!(
+            "expected a whole number of rows of {width} values ({per_row}), got {len} values"
+        ));
+    }
+    if len / width > api::MAX_BATCH {
+        return invalid(format!(
+            "{} rows exceed the maximum batch of {}",
+            len / width,
+            api::MAX_BATCH
+        ));
+    }
+    Ok(len / width)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -548,6 +577,84 @@ mod tests {
             s.predict_typed(Vec::<Vec<(&str, FeatureValue)>>::new())
                 .unwrap(),
             []
+        );
+    }
+
+    #[test]
+    fn table_predict_answers_as_named_predict_and_checks_its_shape() {
+        let s = Service::load(&testdata::classifier()).unwrap();
+        let red = || FeatureValue::Category("red".into());
+        let named = s
+            .predict_typed([
+                vec![("x", FeatureValue::Number(3.0)), ("color", red())],
+                vec![
+                    ("color", FeatureValue::Missing),
+                    ("x", FeatureValue::Number(0.5)),
+                ],
+            ])
+            .unwrap();
+        let table = |columns: &[&str], values: Vec<FeatureValue>| s.predict_table(columns, values);
+        // Columns in any order, an absent optional value as `Missing`.
+        let values = vec![
+            FeatureValue::Number(3.0),
+            red(),
+            FeatureValue::Number(0.5),
+            FeatureValue::Missing,
+        ];
+        assert_eq!(table(&["x", "color"], values).unwrap(), named);
+        let values = vec![
+            red(),
+            FeatureValue::Number(3.0),
+            FeatureValue::Missing,
+            FeatureValue::Number(0.5),
+        ];
+        assert_eq!(table(&["color", "x"], values).unwrap(), named);
+        assert_eq!(table(&["x"], Vec::new()).unwrap(), []);
+
+        let problems = |columns: &[&str], values: Vec<FeatureValue>| {
+            let Err(PredictError::InvalidInput(p)) = table(columns, values) else {
+                panic!("expected invalid input")
+            };
+            p.into_iter()
+                .map(|p| format!("{}: {}", p.field, p.problem))
+                .collect::<Vec<_>>()
+        };
+        let two_rows = || vec![FeatureValue::Number(1.0); 2];
+        // Every row is an instance: an unknown or repeated column, and a required
+        // feature without a column, are named in each.
+        let p = problems(&["x", "y"], vec![FeatureValue::Number(1.0); 4]);
+        assert_eq!(p.len(), 2, "{p:?}");
+        assert!(p[0].starts_with("instances[0].y: unknown feature"), "{p:?}");
+        assert!(p[1].starts_with("instances[1].y: unknown feature"), "{p:?}");
+        assert_eq!(
+            problems(&["x", "x"], two_rows()),
+            ["instances[0].x: feature given more than once"]
+        );
+        assert_eq!(
+            problems(&["n"], vec![FeatureValue::Integer(1)]),
+            ["instances[0].x: required feature is missing"]
+        );
+        // The shape: whole rows, at least one column, at most a batch.
+        let p = problems(&["x", "color"], vec![FeatureValue::Number(1.0); 3]);
+        assert_eq!(
+            p,
+            [
+                "values: expected a whole number of rows of 2 values (one per column, in \
+              `columns` order), got 3 values"
+            ]
+        );
+        assert!(problems(&[], Vec::new())[0].starts_with("values: "));
+        let p = problems(
+            &["x"],
+            vec![FeatureValue::Number(1.0); crate::MAX_BATCH + 1],
+        );
+        assert_eq!(
+            p,
+            [format!(
+                "values: {} rows exceed the maximum batch of {}",
+                crate::MAX_BATCH + 1,
+                crate::MAX_BATCH
+            )]
         );
     }
 
