@@ -41,24 +41,46 @@ async fn typed_export_matches_the_pipeline_on_every_reference_row() {
     }
 }
 
-/// `predict-rows` (numbers in feature order) answers exactly as `predict` with names:
-/// checked against the reference rows, batch by batch, for every bundle.
+/// `predict-rows` (numbers in feature order, flat answers) answers exactly as `predict`
+/// with names: checked against named `predict` and the reference rows, batch by batch,
+/// for every bundle.
 #[tokio::test(flavor = "multi_thread")]
 async fn predict_rows_matches_the_pipeline_on_every_reference_row() {
     for bundle in bundles() {
         let rt = runtime(&bundle).await;
         let reference = reference(&bundle);
-        let features = rt.metadata().await.unwrap().features;
+        let meta = rt.metadata().await.unwrap();
+        // An empty batch still answers in the task's form.
+        let empty = rt.predict_rows(&[]).await.unwrap().unwrap();
+        match (&empty, meta.task) {
+            (typed::RowPredictions::Class(c), typed::Task::Classification) => {
+                assert!(c.label_indices.is_empty() && c.probabilities.is_empty())
+            }
+            (typed::RowPredictions::Value(v), typed::Task::Regression) => assert!(v.is_empty()),
+            (answer, task) => panic!("{bundle}: a {task:?} model answered {answer:?}"),
+        }
         let mut worst = 0.0f64;
         for (b, chunk) in reference.rows.chunks(pipeline::MAX_BATCH).enumerate() {
             let values: Vec<f64> = chunk
                 .iter()
-                .flat_map(|r| typed::dense_row(&r.features, &features).unwrap())
+                .flat_map(|r| typed::dense_row(&r.features, &meta.features).unwrap())
                 .collect();
-            let preds = rt.predict_rows(&values).await.unwrap().unwrap();
+            let answer = rt.predict_rows(&values).await.unwrap().unwrap();
+            let preds = typed::row_pipeline_predictions(&answer, meta.labels.len())
+                .unwrap_or_else(|e| panic!("{bundle}: {e}"));
             assert_eq!(preds.len(), chunk.len(), "{bundle}");
-            for (i, (p, r)) in preds.iter().zip(chunk).enumerate() {
-                let got = typed::pipeline_prediction(p, &reference.labels);
+            let instances: Vec<_> = chunk
+                .iter()
+                .map(|r| typed::instance(&r.features).unwrap())
+                .collect();
+            let named = rt.predict(&instances).await.unwrap().unwrap();
+            for (i, (got, r)) in preds.into_iter().zip(chunk).enumerate() {
+                assert_eq!(
+                    got,
+                    typed::pipeline_prediction(&named[i], &reference.labels),
+                    "{bundle} row {}",
+                    b * pipeline::MAX_BATCH + i
+                );
                 let diff = r.check(&got, &reference.labels).unwrap_or_else(|m| {
                     panic!("{bundle} row {}: {m}", b * pipeline::MAX_BATCH + i)
                 });

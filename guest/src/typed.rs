@@ -99,9 +99,10 @@ impl wit::Guest for Component {
         answer(service, service.predict_table(&columns, values))
     }
 
-    fn predict_rows(values: Vec<f64>) -> Result<Vec<wit::Prediction>, wit::PredictError> {
+    fn predict_rows(values: Vec<f64>) -> Result<wit::RowPredictions, wit::PredictError> {
         let service = tabular()?;
-        answer(service, service.predict_rows(&values))
+        let predictions = service.predict_rows(&values).map_err(predict_error)?;
+        Ok(row_predictions(service, predictions))
     }
 }
 
@@ -128,39 +129,78 @@ fn tabular() -> Result<&'static pipeline::Service, wit::PredictError> {
     })
 }
 
-/// A pipeline answer as the WIT types.
+/// A pipeline answer as the WIT types, one `prediction` per instance.
 fn answer(
     service: &pipeline::Service,
     result: Result<Vec<Prediction>, pipeline::PredictError>,
 ) -> Result<Vec<wit::Prediction>, wit::PredictError> {
     let labels = &service.manifest().labels;
-    match result {
-        Ok(preds) => Ok(preds
-            .into_iter()
-            .map(|p| match p {
-                Prediction::Class {
-                    label,
-                    probabilities,
-                    confidence,
-                } => wit::Prediction::Class(wit::ClassPrediction {
-                    label: labels[label].clone(),
-                    probabilities,
-                    confidence,
-                }),
-                Prediction::Value(v) => wit::Prediction::Value(v),
-            })
-            .collect()),
-        Err(pipeline::PredictError::InvalidInput(problems)) => {
-            Err(wit::PredictError::InvalidInput(
-                problems
-                    .into_iter()
-                    .map(|p| wit::FieldProblem {
-                        field: p.field,
-                        problem: p.problem,
-                    })
-                    .collect(),
-            ))
+    Ok(result
+        .map_err(predict_error)?
+        .into_iter()
+        .map(|p| match p {
+            Prediction::Class {
+                label,
+                probabilities,
+                confidence,
+            } => wit::Prediction::Class(wit::ClassPrediction {
+                label: labels[label].clone(),
+                probabilities,
+                confidence,
+            }),
+            Prediction::Value(v) => wit::Prediction::Value(v),
+        })
+        .collect())
+}
+
+/// Predictions as `predict-rows` returns them: the batch's labels and probabilities (or
+/// values) each in one list.
+fn row_predictions(
+    service: &pipeline::Service,
+    predictions: Vec<Prediction>,
+) -> wit::RowPredictions {
+    let rows = predictions.len();
+    let (mut label_indices, mut probabilities, mut values) = (Vec::new(), Vec::new(), Vec::new());
+    match service.manifest().task {
+        Task::Classification => {
+            label_indices.reserve_exact(rows);
+            probabilities.reserve_exact(rows * service.manifest().labels.len());
         }
-        Err(pipeline::PredictError::Internal(e)) => Err(wit::PredictError::Internal(e)),
+        Task::Regression => values.reserve_exact(rows),
+    }
+    for p in predictions {
+        match p {
+            Prediction::Class {
+                label,
+                probabilities: p,
+                ..
+            } => {
+                label_indices.push(label as u32);
+                probabilities.extend_from_slice(&p);
+            }
+            Prediction::Value(v) => values.push(v),
+        }
+    }
+    match service.manifest().task {
+        Task::Classification => wit::RowPredictions::Class(wit::ClassRows {
+            label_indices,
+            probabilities,
+        }),
+        Task::Regression => wit::RowPredictions::Value(values),
+    }
+}
+
+fn predict_error(e: pipeline::PredictError) -> wit::PredictError {
+    match e {
+        pipeline::PredictError::InvalidInput(problems) => wit::PredictError::InvalidInput(
+            problems
+                .into_iter()
+                .map(|p| wit::FieldProblem {
+                    field: p.field,
+                    problem: p.problem,
+                })
+                .collect(),
+        ),
+        pipeline::PredictError::Internal(e) => wit::PredictError::Internal(e),
     }
 }

@@ -15,7 +15,7 @@ use crate::package::{self, BundleInfo};
 use crate::state::InstanceState;
 use crate::typed::{
     Feature, FeatureValue, InferenceFunction, InferenceFunctionPre, ModelInfo, PredictError,
-    Prediction,
+    Prediction, RowPredictions,
 };
 
 pub struct Runtime {
@@ -225,7 +225,7 @@ impl Runtime {
     pub async fn predict_rows(
         &self,
         values: &[f64],
-    ) -> Result<Result<Vec<Prediction>, PredictError>> {
+    ) -> Result<Result<RowPredictions, PredictError>> {
         let mut store = self.new_store();
         let f = self.typed()?.instantiate_async(&mut store).await?;
         f.mlfn_inference_model()

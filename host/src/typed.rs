@@ -7,8 +7,8 @@ wasmtime::component::bindgen!({
 });
 
 pub use exports::mlfn::inference::model::{
-    ClassPrediction, Feature, FeatureSpec, FeatureType, FeatureValue, FieldProblem, ModelInfo,
-    PredictError, Prediction, Task,
+    ClassPrediction, ClassRows, Feature, FeatureSpec, FeatureType, FeatureValue, FieldProblem,
+    ModelInfo, PredictError, Prediction, RowPredictions, Task,
 };
 
 /// JSON → typed value, with the HTTP API's conventions: integers stay integers, a
@@ -105,5 +105,40 @@ pub fn pipeline_prediction(p: &Prediction, labels: &[String]) -> pipeline::Predi
             confidence: c.confidence,
         },
         Prediction::Value(v) => pipeline::Prediction::Value(*v),
+    }
+}
+
+/// `predict-rows`' answer as one pipeline prediction per row; `labels` is the model's
+/// count of labels. An error says how the lists' lengths disagree.
+pub fn row_pipeline_predictions(
+    rows: &RowPredictions,
+    labels: usize,
+) -> Result<Vec<pipeline::Prediction>, String> {
+    match rows {
+        RowPredictions::Class(c) => {
+            if c.probabilities.len() != c.label_indices.len() * labels {
+                return Err(format!(
+                    "{} probabilities for {} rows of {labels} labels",
+                    c.probabilities.len(),
+                    c.label_indices.len()
+                ));
+            }
+            let rows = c.label_indices.iter().zip(c.probabilities.chunks(labels));
+            rows.map(|(&label, p)| {
+                let confidence = p
+                    .get(label as usize)
+                    .ok_or_else(|| format!("label index {label} of {labels} labels"))?;
+                Ok(pipeline::Prediction::Class {
+                    label: label as usize,
+                    probabilities: p.to_vec(),
+                    confidence: *confidence,
+                })
+            })
+            .collect()
+        }
+        RowPredictions::Value(values) => Ok(values
+            .iter()
+            .map(|&v| pipeline::Prediction::Value(v))
+            .collect()),
     }
 }
