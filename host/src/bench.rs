@@ -424,12 +424,6 @@ async fn table_times(
     let mut store = rt.new_store();
     let f = rt.instantiate_typed(&mut store).await?;
     let model = f.mlfn_inference_model();
-    let native = |v: &typed::FeatureValue| match v {
-        typed::FeatureValue::Number(x) => pipeline::FeatureValue::Number(*x),
-        typed::FeatureValue::Integer(i) => pipeline::FeatureValue::Integer(*i),
-        typed::FeatureValue::Category(s) => pipeline::FeatureValue::Category(s.as_str().into()),
-        typed::FeatureValue::Missing => pipeline::FeatureValue::Missing,
-    };
     time_alternating(
         iterations,
         async || {
@@ -440,7 +434,10 @@ async fn table_times(
             )
         },
         || {
-            let values = std::hint::black_box(&values).iter().map(native).collect();
+            let values = std::hint::black_box(&values)
+                .iter()
+                .map(typed::pipeline_value)
+                .collect();
             answered(service.predict_table(&columns, values))
         },
     )

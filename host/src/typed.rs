@@ -51,9 +51,7 @@ pub fn dense_row(
     features: &[FeatureSpec],
 ) -> Result<Vec<f64>, String> {
     use serde_json::Value;
-    if let Some(unknown) = obj.keys().find(|k| !features.iter().any(|f| f.name == **k)) {
-        return Err(format!("{unknown}: not a feature of the model"));
-    }
+    known_keys(obj, features)?;
     features
         .iter()
         .map(|f| match obj.get(&f.name) {
@@ -80,9 +78,7 @@ pub fn table(
     let columns: Vec<String> = features.iter().map(|f| f.name.clone()).collect();
     let mut values = Vec::with_capacity(objs.len() * columns.len());
     for obj in objs {
-        if let Some(unknown) = obj.keys().find(|k| !columns.contains(k)) {
-            return Err(format!("{unknown}: not a feature of the model"));
-        }
+        known_keys(obj, features)?;
         for name in &columns {
             let value = obj
                 .get(name)
@@ -91,6 +87,27 @@ pub fn table(
         }
     }
     Ok((columns, values))
+}
+
+/// An error naming the first key of `obj` that is none of `features`.
+fn known_keys(
+    obj: &serde_json::Map<String, serde_json::Value>,
+    features: &[FeatureSpec],
+) -> Result<(), String> {
+    match obj.keys().find(|k| !features.iter().any(|f| f.name == **k)) {
+        Some(unknown) => Err(format!("{unknown}: not a feature of the model")),
+        None => Ok(()),
+    }
+}
+
+/// A typed value as the pipeline's own (what the guest makes of it).
+pub fn pipeline_value(v: &FeatureValue) -> pipeline::FeatureValue {
+    match v {
+        FeatureValue::Number(x) => pipeline::FeatureValue::Number(*x),
+        FeatureValue::Integer(i) => pipeline::FeatureValue::Integer(*i),
+        FeatureValue::Category(s) => pipeline::FeatureValue::Category(s.as_str().into()),
+        FeatureValue::Missing => pipeline::FeatureValue::Missing,
+    }
 }
 
 /// The component's answer in the pipeline's own terms (label index by name).
