@@ -91,7 +91,21 @@ async fn handle(req: IncomingRequest, out: ResponseOutparam) {
             latency_us,
             env.input_logging(),
         );
-        eprintln!("{line}");
+        write_event(line);
+    }
+}
+
+/// One event line to `wasi:cli/stderr`, straight through the stream rather than through
+/// wasi-libc's descriptor table, which a fresh instance's first `eprintln!` sets up (heap
+/// pages the pool then copies back). `blocking-write-and-flush` takes at most 4,096 bytes
+/// a call.
+fn write_event(mut line: String) {
+    line.push('\n');
+    let stderr = wasi::cli::stderr::get_stderr();
+    for chunk in line.as_bytes().chunks(4096) {
+        if stderr.blocking_write_and_flush(chunk).is_err() {
+            return;
+        }
     }
 }
 
