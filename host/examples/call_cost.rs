@@ -44,37 +44,53 @@ async fn main() -> wasmtime::Result<()> {
         ("one row", one.clone()),
         ("batch", one.repeat(batch)),
     ] {
-        let mut times = Vec::with_capacity(CALLS);
-        for _ in 0..CALLS {
-            let t = Instant::now();
-            let answer = model.call_predict_rows(&mut store, &values).await?;
-            std::hint::black_box(answer).map_err(|e| wasmtime::format_err!("{e:?}"))?;
-            times.push(t.elapsed().as_secs_f64() * 1e6);
-        }
-        times.sort_by(f64::total_cmp);
         let rows = values.len() / features.len();
-        println!(
-            "predict-rows, {name:<11} ({rows:>3} rows): p50 {:7.3} µs, min {:7.3} µs",
-            times[CALLS / 2],
-            times[0]
+        let times = timed(async || {
+            let answer = model.call_predict_rows(&mut store, &values).await?;
+            std::hint::black_box(answer)
+                .map(drop)
+                .map_err(|e| wasmtime::format_err!("{e:?}"))
+        })
+        .await?;
+        report(
+            &format!("predict-rows, {name:<11} ({rows:>3} rows)"),
+            &times,
         );
     }
     let objs = vec![row; batch];
     let (columns, values) = host::typed::table(&objs, &features).map_err(wasmtime::Error::msg)?;
-    let mut times = Vec::with_capacity(CALLS);
-    for _ in 0..CALLS {
-        let t = Instant::now();
+    let times = timed(async || {
         let answer = model
             .call_predict_table(&mut store, &columns, &values)
             .await?;
-        std::hint::black_box(answer).map_err(|e| wasmtime::format_err!("{e:?}"))?;
+        std::hint::black_box(answer)
+            .map(drop)
+            .map_err(|e| wasmtime::format_err!("{e:?}"))
+    })
+    .await?;
+    report(
+        &format!("predict-table, batch      ({batch:>3} rows)"),
+        &times,
+    );
+    Ok(())
+}
+
+/// `CALLS` calls of `call`, each timed (µs), sorted.
+async fn timed(mut call: impl AsyncFnMut() -> wasmtime::Result<()>) -> wasmtime::Result<Vec<f64>> {
+    let mut times = Vec::with_capacity(CALLS);
+    for _ in 0..CALLS {
+        let t = Instant::now();
+        call().await?;
         times.push(t.elapsed().as_secs_f64() * 1e6);
     }
     times.sort_by(f64::total_cmp);
+    Ok(times)
+}
+
+fn report(what: &str, sorted_times: &[f64]) {
     println!(
-        "predict-table, batch      ({batch:>3} rows): p50 {:7.3} µs, min {:7.3} µs",
-        times[CALLS / 2],
-        times[0]
+        "{what}: p50 {:7.3} µs, min {:7.3} µs",
+        sorted_times[sorted_times.len() / 2],
+        sorted_times[0]
     );
-    Ok(())
 }

@@ -225,6 +225,7 @@ pub async fn run(opts: &BenchOptions) -> Result<Report> {
 
     eprintln!("warm latency…");
     let service = pipeline::Service::load(&bundle).map_err(|e| wasmtime::format_err!("{e}"))?;
+    let features = snap_rt.metadata().await?.features;
     let mut batches = Vec::new();
     for &n in &opts.batch_sizes {
         let rows: Vec<&serde_json::Map<String, serde_json::Value>> = reference
@@ -237,9 +238,9 @@ pub async fn run(opts: &BenchOptions) -> Result<Report> {
         let (warm_wasm, warm_native) =
             warm_times(&snap_rt, &service, &rows, opts.iterations).await?;
         let (rows_wasm, rows_native) =
-            dense_times(&snap_rt, &service, &rows, opts.iterations).await?;
+            dense_times(&snap_rt, &service, &features, &rows, opts.iterations).await?;
         let (table_wasm, table_native) =
-            table_times(&snap_rt, &service, &rows, opts.iterations).await?;
+            table_times(&snap_rt, &service, &features, &rows, opts.iterations).await?;
         batches.push(BatchTimes {
             rows_wasm,
             rows_native,
@@ -391,13 +392,13 @@ async fn time_alternating(
 async fn dense_times(
     rt: &Runtime,
     service: &pipeline::Service,
+    features: &[typed::FeatureSpec],
     rows: &[&serde_json::Map<String, serde_json::Value>],
     iterations: usize,
 ) -> Result<(Percentiles, Percentiles)> {
-    let features = rt.metadata().await?.features;
     let mut values = Vec::new();
     for r in rows {
-        values.extend(typed::dense_row(r, &features).map_err(wasmtime::Error::msg)?);
+        values.extend(typed::dense_row(r, features).map_err(wasmtime::Error::msg)?);
     }
     let mut store = rt.new_store();
     let f = rt.instantiate_typed(&mut store).await?;
@@ -416,11 +417,11 @@ async fn dense_times(
 async fn table_times(
     rt: &Runtime,
     service: &pipeline::Service,
+    features: &[typed::FeatureSpec],
     rows: &[&serde_json::Map<String, serde_json::Value>],
     iterations: usize,
 ) -> Result<(Percentiles, Percentiles)> {
-    let features = rt.metadata().await?.features;
-    let (columns, values) = typed::table(rows, &features).map_err(wasmtime::Error::msg)?;
+    let (columns, values) = typed::table(rows, features).map_err(wasmtime::Error::msg)?;
     let mut store = rt.new_store();
     let f = rt.instantiate_typed(&mut store).await?;
     let model = f.mlfn_inference_model();
