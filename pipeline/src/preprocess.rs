@@ -188,34 +188,96 @@ impl Preprocessor {
         self.produces_nan
     }
 
-    /// Writes one row's estimator input into `out` (`out.len() == self.width()`).
-    pub fn transform_into(&self, row: &Row, out: &mut [f64]) {
-        debug_assert_eq!(out.len(), self.columns.len());
-        for (c, o) in self.columns.iter().zip(out.iter_mut()) {
-            let mut x = c.source.read(row);
-            for op in &c.ops {
-                x = match op.op {
-                    OpKind::Sub => x - op.value,
-                    OpKind::Div => x / op.value,
-                    OpKind::Mul => x * op.value,
-                    OpKind::Add => x + op.value,
-                };
-            }
-            *o = x;
-        }
-    }
-
     /// The `[rows.len(), width]` input, row-major.
+    ///
+    /// A batch goes column by column: a column's source and each of its operations are
+    /// matched once for the whole batch, and the loops over the rows carry no dispatch;
+    /// one row goes column by column through `transform_row`, without the scratch
+    /// column. Either way each value goes through its column's operations in order, so
+    /// the bits are the same. Inside wasm, every loop iteration pays an epoch check
+    /// (host/src/engine.rs), so a batch needs few, tight loops; not inlined into the
+    /// caller, whose live values would otherwise be spilled in them. Measured in README
+    /// "Performance" (`host bench`, `bench/stages.sh`).
+    #[inline(never)]
     pub fn transform(&self, rows: &[Row]) -> Vec<f64> {
         let width = self.width();
         let mut out = vec![0.0f64; rows.len() * width];
-        if width > 0 {
-            for (row, chunk) in rows.iter().zip(out.chunks_exact_mut(width)) {
-                self.transform_into(row, chunk);
+        if let [row] = rows {
+            self.transform_row(row, &mut out);
+            return out;
+        }
+        let mut column_values = vec![0.0f64; rows.len()];
+        for (c, column) in self.columns.iter().enumerate() {
+            match column.source {
+                Source::Value { feature, missing } => {
+                    for (row, o) in rows.iter().zip(column_values.iter_mut()) {
+                        *o = match row.cells[feature] {
+                            Some(Cell::Number(x)) => x,
+                            _ => missing,
+                        };
+                    }
+                }
+                ref source => {
+                    for (row, o) in rows.iter().zip(column_values.iter_mut()) {
+                        *o = source.read(row);
+                    }
+                }
+            }
+            // Each operation but the last in place; the last writes the column into `out`.
+            let (last, ops) = match column.ops.split_last() {
+                Some((last, ops)) => (Some(last), ops),
+                None => (None, &[][..]),
+            };
+            for op in ops {
+                let in_place = column_values.iter_mut().map(|x| {
+                    let value = *x;
+                    (x, value)
+                });
+                apply_each(op, in_place);
+            }
+            let into_out = column_mut(&mut out, c, width).zip(column_values.iter().copied());
+            match last {
+                Some(op) => apply_each(op, into_out),
+                None => into_out.for_each(|(o, x)| *o = x),
             }
         }
         out
     }
+
+    /// One row's estimator input into `out` (`self.width()` values).
+    fn transform_row(&self, row: &Row, out: &mut [f64]) {
+        for (column, o) in self.columns.iter().zip(out) {
+            let x = column.source.read(row);
+            *o = column.ops.iter().fold(x, |x, op| apply(op.op, x, op.value));
+        }
+    }
+}
+
+/// `x op value`.
+#[inline(always)]
+fn apply(op: OpKind, x: f64, value: f64) -> f64 {
+    match op {
+        OpKind::Sub => x - value,
+        OpKind::Div => x / value,
+        OpKind::Mul => x * value,
+        OpKind::Add => x + value,
+    }
+}
+
+/// `*out = op(x)` for each `(out, x)`, with the operation matched once, outside the loop.
+fn apply_each<'a>(op: &OpSpec, pairs: impl Iterator<Item = (&'a mut f64, f64)>) {
+    let value = op.value;
+    match op.op {
+        OpKind::Sub => pairs.for_each(|(o, x)| *o = apply(OpKind::Sub, x, value)),
+        OpKind::Div => pairs.for_each(|(o, x)| *o = apply(OpKind::Div, x, value)),
+        OpKind::Mul => pairs.for_each(|(o, x)| *o = apply(OpKind::Mul, x, value)),
+        OpKind::Add => pairs.for_each(|(o, x)| *o = apply(OpKind::Add, x, value)),
+    }
+}
+
+/// Column `c` of a row-major `[rows, width]` matrix.
+fn column_mut(matrix: &mut [f64], c: usize, width: usize) -> impl Iterator<Item = &mut f64> {
+    matrix[c..].iter_mut().step_by(width)
 }
 
 impl Source {

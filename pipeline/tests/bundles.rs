@@ -37,10 +37,21 @@ fn every_bundle_reproduces_its_reference() {
             .collect();
 
         // Preprocessing: the user's `transformed`, every bit (NaN is written as null, so
-        // any NaN matches NaN).
+        // any NaN matches NaN); the batch goes column by column, a row alone row by row,
+        // and the two agree bit for bit.
         let width = m.preprocessing.width;
         let x = s.transform(&rows);
-        for (r, got) in reference.rows.iter().zip(x.chunks_exact(width)) {
+        for ((r, row), got) in reference.rows.iter().zip(&rows).zip(x.chunks_exact(width)) {
+            let alone = s.transform(std::slice::from_ref(row));
+            assert!(
+                alone
+                    .iter()
+                    .zip(got)
+                    .all(|(a, g)| a.to_bits() == g.to_bits()),
+                "{} {}: alone {alone:?}, in the batch {got:?}",
+                case.name,
+                r.origin
+            );
             for (j, (g, w)) in got.iter().zip(&r.transformed).enumerate() {
                 assert!(
                     g.to_bits() == w.to_bits() || g.is_nan() && w.is_nan(),
