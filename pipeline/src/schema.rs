@@ -378,6 +378,16 @@ impl Schema {
                 ),
             )]);
         }
+        // The common case, every number within its range, in two tight loops.
+        if self
+            .features
+            .iter()
+            .zip(values)
+            .all(|(f, x)| within_range(f, *x))
+        {
+            let cells = values.iter().map(|x| Some(Cell::Number(*x))).collect();
+            return Ok(Row { cells });
+        }
         let mut cells: Vec<Option<Cell>> = Vec::with_capacity(values.len());
         let mut problems = Vec::new();
         for (f, x) in self.features.iter().zip(values) {
