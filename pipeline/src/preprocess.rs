@@ -191,8 +191,9 @@ impl Preprocessor {
     /// The `[rows.len(), width]` input, row-major.
     ///
     /// A batch goes column by column: a column's source and each of its operations are
-    /// matched once for the whole batch, and the loops over the rows carry no dispatch;
-    /// one row goes column by column through `transform_row`, without the scratch
+    /// matched once for the whole batch, and the loops over the rows carry no dispatch
+    /// (a number column, the common source, with its read spelled out; the others
+    /// through `Source::read`). One row goes through `transform_row`, without the scratch
     /// column. Either way each value goes through its column's operations in order, so
     /// the bits are the same. Inside wasm, every loop iteration pays an epoch check
     /// (host/src/engine.rs), so a batch needs few, tight loops; not inlined into the
