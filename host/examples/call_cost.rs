@@ -45,13 +45,8 @@ async fn main() -> wasmtime::Result<()> {
         ("batch", one.repeat(batch)),
     ] {
         let rows = values.len() / features.len();
-        let times = timed(async || {
-            let answer = model.call_predict_rows(&mut store, &values).await?;
-            std::hint::black_box(answer)
-                .map(drop)
-                .map_err(|e| wasmtime::format_err!("{e:?}"))
-        })
-        .await?;
+        let times =
+            timed(async || answered(model.call_predict_rows(&mut store, &values).await?)).await?;
         report(
             &format!("predict-rows, {name:<11} ({rows:>3} rows)"),
             &times,
@@ -60,12 +55,11 @@ async fn main() -> wasmtime::Result<()> {
     let objs = vec![row; batch];
     let (columns, values) = host::typed::table(&objs, &features).map_err(wasmtime::Error::msg)?;
     let times = timed(async || {
-        let answer = model
-            .call_predict_table(&mut store, &columns, &values)
-            .await?;
-        std::hint::black_box(answer)
-            .map(drop)
-            .map_err(|e| wasmtime::format_err!("{e:?}"))
+        answered(
+            model
+                .call_predict_table(&mut store, &columns, &values)
+                .await?,
+        )
     })
     .await?;
     report(
@@ -85,6 +79,14 @@ async fn timed(mut call: impl AsyncFnMut() -> wasmtime::Result<()>) -> wasmtime:
     }
     times.sort_by(f64::total_cmp);
     Ok(times)
+}
+
+/// The export's answer, kept from being optimised away; its error (a `predict-error`)
+/// ends the run.
+fn answered<T, E: std::fmt::Debug>(answer: Result<T, E>) -> wasmtime::Result<()> {
+    std::hint::black_box(answer)
+        .map(drop)
+        .map_err(|e| wasmtime::format_err!("{e:?}"))
 }
 
 fn report(what: &str, sorted_times: &[f64]) {
