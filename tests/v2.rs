@@ -629,7 +629,8 @@ async fn tritonclient_passes(addr: SocketAddr, bundle: &str, what: &str) -> bool
     }
     assert!(
         out.status.success() && stdout.contains("v2 client: passed"),
-        "{what} {bundle}:\n{stdout}\n{stderr}"
+        "{what} {bundle}: {}\n{stdout}\n{stderr}",
+        out.status
     );
     eprint!("{stdout}");
     true

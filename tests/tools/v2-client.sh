@@ -20,4 +20,6 @@ if [ ! -f "$stamp" ] || [ "$reqs" -nt "$stamp" ]; then
     || { echo "could not install $reqs" >&2; exit 3; }
   touch "$stamp"
 fi
-exec "$venv/bin/python" "$here/v2_client.py" "$@"
+# Unbuffered, with the fault handler: should the client die, what it printed and where
+# it was are in the test's message.
+PYTHONUNBUFFERED=1 PYTHONFAULTHANDLER=1 exec "$venv/bin/python" "$here/v2_client.py" "$@"
