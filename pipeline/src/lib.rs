@@ -43,5 +43,5 @@ pub use function::Function;
 pub use manifest::{Manifest, ManifestError, Task};
 pub use postprocess::Prediction;
 pub use preprocess::Preprocessor;
-pub use schema::{Cell, FeatureValue, FieldProblem, Row, Schema};
+pub use schema::{Cell, FeatureValue, FieldProblem, NumberRows, Row, Schema, ValidRows};
 pub use service::{InstanceInfo, LoadError, PredictError, Response, Route, Service, route};

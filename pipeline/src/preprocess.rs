@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use crate::manifest::{FeatureType, Manifest, ManifestError, OpKind, OpSpec, SourceKind};
-use crate::schema::{Cell, Row, Schema};
+use crate::schema::{Cell, Schema, ValidRows};
 
 /// A category value after imputation: one of the feature's categories, or none of them
 /// (an accepted unknown value, or an imputed fill value outside the categories).
@@ -188,40 +188,40 @@ impl Preprocessor {
         self.produces_nan
     }
 
-    /// The `[rows.len(), width]` input, row-major.
+    /// The `[rows, width]` input, row-major, for rows however they are held (`ValidRows`:
+    /// validated `Row`s, or `predict-rows`' numbers read in place).
     ///
     /// A batch goes column by column: a column's source and each of its operations are
     /// matched once for the whole batch, and the loops over the rows carry no dispatch
     /// (a number column, the common source, with its read spelled out; the others
-    /// through `Source::read`). One row goes through `transform_row`, without the scratch
-    /// column. Either way each value goes through its column's operations in order, so
-    /// the bits are the same. Inside wasm, every loop iteration pays an epoch check
-    /// (host/src/engine.rs), so a batch needs few, tight loops; not inlined into the
-    /// caller, whose live values would otherwise be spilled in them. Measured in README
-    /// "Performance" (`host bench`, `bench/stages.sh`).
+    /// through `Source::read`), four rows per iteration (`for_each_row`). One row goes
+    /// through `transform_row`, without the scratch column. Either way each value goes
+    /// through its column's operations in order, so the bits are the same. Inside wasm,
+    /// every loop iteration pays an epoch check (host/src/engine.rs), so a batch needs
+    /// few, tight loops; not inlined into the caller, whose live values would otherwise
+    /// be spilled in them. Measured in README "Performance" (`host bench`,
+    /// `bench/stages.sh`).
     #[inline(never)]
-    pub fn transform(&self, rows: &[Row]) -> Vec<f64> {
+    pub fn transform<R: ValidRows + ?Sized>(&self, rows: &R) -> Vec<f64> {
         let width = self.width();
-        let mut out = vec![0.0f64; rows.len() * width];
-        if let [row] = rows {
-            self.transform_row(row, &mut out);
+        let n = rows.row_count();
+        let mut out = vec![0.0f64; n * width];
+        if n == 1 {
+            self.transform_row(rows, &mut out);
             return out;
         }
-        let mut column_values = vec![0.0f64; rows.len()];
+        let mut column_values = vec![0.0f64; n];
         for (c, column) in self.columns.iter().enumerate() {
             match column.source {
-                Source::Value { feature, missing } => {
-                    for (row, o) in rows.iter().zip(column_values.iter_mut()) {
-                        *o = match row.cells[feature] {
-                            Some(Cell::Number(x)) => x,
-                            _ => missing,
-                        };
-                    }
-                }
+                Source::Value { feature, missing } => for_each_row(n, |r| {
+                    column_values[r] = match rows.cell(r, feature) {
+                        Some(Cell::Number(x)) => x,
+                        _ => missing,
+                    };
+                }),
                 ref source => {
-                    for (row, o) in rows.iter().zip(column_values.iter_mut()) {
-                        *o = source.read(row);
-                    }
+                    let feature = source.feature();
+                    for_each_row(n, |r| column_values[r] = source.read(rows.cell(r, feature)));
                 }
             }
             // Each operation but the last in place; the last writes the column into `out`.
@@ -230,25 +230,29 @@ impl Preprocessor {
                 None => (None, &[][..]),
             };
             for op in ops {
-                let in_place = column_values.iter_mut().map(|x| {
-                    let value = *x;
-                    (x, value)
+                let (kind, value) = (op.op, op.value);
+                with_op(kind, |kind| {
+                    for_each_row(n, |r| {
+                        column_values[r] = apply(kind, column_values[r], value)
+                    })
                 });
-                apply_each(op, in_place);
             }
-            let into_out = column_mut(&mut out, c, width).zip(column_values.iter().copied());
             match last {
-                Some(op) => apply_each(op, into_out),
-                None => into_out.for_each(|(o, x)| *o = x),
+                Some(&OpSpec { op, value }) => with_op(op, |kind| {
+                    for_each_row(n, |r| {
+                        out[r * width + c] = apply(kind, column_values[r], value)
+                    })
+                }),
+                None => for_each_row(n, |r| out[r * width + c] = column_values[r]),
             }
         }
         out
     }
 
-    /// One row's estimator input into `out` (`self.width()` values).
-    fn transform_row(&self, row: &Row, out: &mut [f64]) {
+    /// The estimator input of the first of `rows` into `out` (`self.width()` values).
+    fn transform_row<R: ValidRows + ?Sized>(&self, rows: &R, out: &mut [f64]) {
         for (column, o) in self.columns.iter().zip(out) {
-            let x = column.source.read(row);
+            let x = column.source.read(rows.cell(0, column.source.feature()));
             *o = column.ops.iter().fold(x, |x, op| apply(op.op, x, op.value));
         }
     }
@@ -265,38 +269,67 @@ fn apply(op: OpKind, x: f64, value: f64) -> f64 {
     }
 }
 
-/// `*out = op(x)` for each `(out, x)`, with the operation matched once, outside the loop.
-fn apply_each<'a>(op: &OpSpec, pairs: impl Iterator<Item = (&'a mut f64, f64)>) {
-    let value = op.value;
-    match op.op {
-        OpKind::Sub => pairs.for_each(|(o, x)| *o = apply(OpKind::Sub, x, value)),
-        OpKind::Div => pairs.for_each(|(o, x)| *o = apply(OpKind::Div, x, value)),
-        OpKind::Mul => pairs.for_each(|(o, x)| *o = apply(OpKind::Mul, x, value)),
-        OpKind::Add => pairs.for_each(|(o, x)| *o = apply(OpKind::Add, x, value)),
+/// `body(kind)` with `kind` a constant in each arm, so that the loops `body` runs match
+/// the operation once, outside them.
+#[inline(always)]
+fn with_op(kind: OpKind, mut body: impl FnMut(OpKind)) {
+    match kind {
+        OpKind::Sub => body(OpKind::Sub),
+        OpKind::Div => body(OpKind::Div),
+        OpKind::Mul => body(OpKind::Mul),
+        OpKind::Add => body(OpKind::Add),
     }
 }
 
-/// Column `c` of a row-major `[rows, width]` matrix.
-fn column_mut(matrix: &mut [f64], c: usize, width: usize) -> impl Iterator<Item = &mut f64> {
-    matrix[c..].iter_mut().step_by(width)
+/// `f(r)` for each row `r` of `0..n` in order, four rows per loop iteration written out.
+/// Inside wasm each loop iteration pays an epoch check, and Cranelift spills and reloads
+/// around its slow path the values live across the loop (an operation's constant: a
+/// store and a load per value, measured as 65% of `transform`'s samples); four rows per
+/// iteration pay that once. LLVM does not unroll at the guest's `opt-level = "s"`.
+#[inline(always)]
+fn for_each_row(n: usize, mut f: impl FnMut(usize)) {
+    let mut r = 0;
+    while r + 4 <= n {
+        f(r);
+        f(r + 1);
+        f(r + 2);
+        f(r + 3);
+        r += 4;
+    }
+    while r < n {
+        f(r);
+        r += 1;
+    }
 }
 
 impl Source {
-    fn read(&self, row: &Row) -> f64 {
+    /// The feature this column reads.
+    fn feature(&self) -> usize {
+        match *self {
+            Source::Value { feature, .. }
+            | Source::MissingIndicator { feature }
+            | Source::OneHot { feature, .. }
+            | Source::Ordinal { feature, .. } => feature,
+        }
+    }
+
+    /// The column's value for a row whose feature (`self.feature()`) holds `cell`.
+    #[inline(always)]
+    fn read(&self, cell: Option<Cell>) -> f64 {
         let indicator = |b: bool| if b { 1.0 } else { 0.0 };
         match *self {
-            Source::Value { feature, missing } => match row.cells[feature] {
+            Source::Value { missing, .. } => match cell {
                 Some(Cell::Number(x)) => x,
                 _ => missing,
             },
-            Source::MissingIndicator { feature } => indicator(row.cells[feature].is_none()),
+            Source::MissingIndicator { .. } => indicator(cell.is_none()),
             Source::OneHot {
-                feature,
                 hot,
                 impute,
                 missing_hot,
+                ..
             } => {
-                let code = match row.cells[feature] {
+                let code = match cell {
                     Some(Cell::Category(k)) => Some(Code::Known(k)),
                     Some(_) => Some(Code::Other),
                     None => impute,
@@ -307,11 +340,11 @@ impl Source {
                 }
             }
             Source::Ordinal {
-                feature,
                 ref codes,
                 unknown,
                 missing,
-            } => match row.cells[feature] {
+                ..
+            } => match cell {
                 Some(Cell::Category(k)) => codes[k],
                 Some(_) => unknown,
                 None => missing,

@@ -152,6 +152,43 @@ pub struct Row {
     pub cells: Vec<Option<Cell>>,
 }
 
+/// Validated rows as preprocessing reads them: a cell per row and schema feature.
+pub trait ValidRows {
+    fn row_count(&self) -> usize;
+    fn cell(&self, row: usize, feature: usize) -> Option<Cell>;
+}
+
+impl ValidRows for [Row] {
+    fn row_count(&self) -> usize {
+        self.len()
+    }
+
+    #[inline(always)]
+    fn cell(&self, row: usize, feature: usize) -> Option<Cell> {
+        self[row].cells[feature]
+    }
+}
+
+/// Rows of numbers, row-major with a value per feature, each already checked within its
+/// feature's range (`Schema::numbers_within_range`): the common batch of `predict-rows`
+/// read in place, without a `Row` (and its allocation) per row.
+#[derive(Debug, Clone, Copy)]
+pub struct NumberRows<'a> {
+    values: &'a [f64],
+    width: usize,
+}
+
+impl ValidRows for NumberRows<'_> {
+    fn row_count(&self) -> usize {
+        self.values.len() / self.width
+    }
+
+    #[inline(always)]
+    fn cell(&self, row: usize, feature: usize) -> Option<Cell> {
+        Some(Cell::Number(self.values[row * self.width + feature]))
+    }
+}
+
 #[derive(Debug, Clone)]
 enum Kind {
     Number {
@@ -183,6 +220,9 @@ pub struct Schema {
     /// Feature indices in byte order of their names: the order of a JSON object's keys
     /// (serde_json's map is sorted), and so of most inputs, which `validate` tries first.
     sorted: Vec<usize>,
+    /// Each feature's `[min, max]` when it is a number; an empty range otherwise (which no
+    /// value is within): `numbers_within_range`'s table, compact and branch-free to read.
+    number_ranges: Vec<[f64; 2]>,
 }
 
 impl Schema {
@@ -245,10 +285,18 @@ impl Schema {
         }
         let mut sorted: Vec<usize> = (0..features.len()).collect();
         sorted.sort_by(|a, b| features[*a].name.cmp(&features[*b].name));
+        let number_ranges = features
+            .iter()
+            .map(|f| match f.kind {
+                Kind::Number { min, max } => [min, max],
+                _ => [f64::INFINITY, f64::NEG_INFINITY],
+            })
+            .collect();
         Ok(Schema {
             features,
             index,
             sorted,
+            number_ranges,
         })
     }
 
@@ -362,6 +410,19 @@ impl Schema {
     /// number or integer feature's value, a category feature's index in its categories;
     /// NaN for an absent optional feature. The dense form of `validate`: no names to
     /// match, what a tensor protocol carries. `prefix` names the row in problems.
+    /// `values` (whole rows, a value per feature in schema order) as `NumberRows` when
+    /// every one is a number within its feature's range, the common batch; `None` when
+    /// some value needs `validate_numbers` (out of range, NaN, a category's index).
+    pub fn numbers_within_range<'a>(&self, values: &'a [f64]) -> Option<NumberRows<'a>> {
+        let width = self.features.len();
+        let whole_rows = width > 0 && values.len().is_multiple_of(width);
+        (whole_rows
+            && values
+                .chunks_exact(width)
+                .all(|row| row_within(row, &self.number_ranges)))
+        .then_some(NumberRows { values, width })
+    }
+
     pub fn validate_numbers(
         &self,
         values: &[f64],
@@ -379,12 +440,7 @@ impl Schema {
             )]);
         }
         // The common case, every number within its range, in two tight loops.
-        if self
-            .features
-            .iter()
-            .zip(values)
-            .all(|(f, x)| within_range(f, *x))
-        {
+        if row_within(values, &self.number_ranges) {
             let cells = values.iter().map(|x| Some(Cell::Number(*x))).collect();
             return Ok(Row { cells });
         }
@@ -617,6 +673,25 @@ fn edit_distance(a: &str, b: &str) -> usize {
         prev = cur;
     }
     prev[b.len()]
+}
+
+/// Whether each `row[i]` lies within `ranges[i]` (NaN lies within none). Without a
+/// branch per value, and four values per loop iteration written out: inside wasm each
+/// iteration pays an epoch check, and Cranelift spills and reloads the values live across
+/// the loop around its slow path (see `preprocess::for_each_row`).
+#[inline(always)]
+fn row_within(row: &[f64], ranges: &[[f64; 2]]) -> bool {
+    let within = |x: f64, [min, max]: [f64; 2]| (x >= min) & (x <= max);
+    let (rows4, row_rest) = row.as_chunks::<4>();
+    let (ranges4, ranges_rest) = ranges.as_chunks::<4>();
+    let mut all = rows4.len() == ranges4.len() && row_rest.len() == ranges_rest.len();
+    for (x, r) in rows4.iter().zip(ranges4) {
+        all &= within(x[0], r[0]) & within(x[1], r[1]) & within(x[2], r[2]) & within(x[3], r[3]);
+    }
+    for (x, r) in row_rest.iter().zip(ranges_rest) {
+        all &= within(*x, *r);
+    }
+    all
 }
 
 /// Whether `x` is a value of the number feature `f` within its range: the common case,

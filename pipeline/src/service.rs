@@ -14,7 +14,7 @@ use crate::openapi;
 use crate::postprocess::Prediction;
 use crate::preprocess::Preprocessor;
 use crate::routes;
-use crate::schema::{FeatureValue, FieldProblem, Problems, Row, Schema};
+use crate::schema::{FeatureValue, FieldProblem, Problems, Row, Schema, ValidRows};
 use crate::v2;
 
 /// Why a bundle cannot be served; every message names the file (and key) at fault.
@@ -207,7 +207,15 @@ impl Service {
 
     /// Preprocess → estimator → link for validated rows.
     pub fn predict(&self, rows: &[Row]) -> Result<Vec<Prediction>, ModelError> {
-        if rows.is_empty() {
+        self.predict_valid(rows)
+    }
+
+    /// `predict` for rows however they are held (`ValidRows`).
+    fn predict_valid<R: ValidRows + ?Sized>(
+        &self,
+        rows: &R,
+    ) -> Result<Vec<Prediction>, ModelError> {
+        if rows.row_count() == 0 {
             return Ok(Vec::new());
         }
         self.model.predict(&self.preprocessor.transform(rows))
@@ -287,6 +295,12 @@ impl Service {
     pub fn predict_rows(&self, values: &[f64]) -> Result<Vec<Prediction>, PredictError> {
         let width = self.schema.len();
         let rows_in_values = row_count(values.len(), width, "one per feature, in metadata order")?;
+        if let Some(numbers) = self.schema.numbers_within_range(values) {
+            // The common batch, read where it lies: no `Row` per row.
+            return self
+                .predict_valid(&numbers)
+                .map_err(|e| PredictError::Internal(e.to_string()));
+        }
         let mut rows = Vec::with_capacity(rows_in_values);
         let mut problems = Problems::new();
         for (i, row) in values.chunks_exact(width).enumerate() {

@@ -4,12 +4,13 @@
 
 mod common;
 
-use pipeline::Row;
 use pipeline::reference::check;
+use pipeline::{Cell, Row};
 
 #[test]
 fn every_bundle_reproduces_its_reference() {
     let mut summary = Vec::new();
+    let mut read_in_place = 0;
     for dir in common::bundle_dirs() {
         let case = common::load(&dir);
         let reference = common::reference(&dir);
@@ -79,6 +80,38 @@ fn every_bundle_reproduces_its_reference() {
                 case.name, r.origin
             );
         }
+        // `predict_rows` (numbers in feature order): rows of numbers within range are read
+        // in place (`NumberRows`), and answer exactly as the same rows validated one by one.
+        let numbers: Vec<f64> = rows
+            .iter()
+            .filter_map(|row| {
+                row.cells
+                    .iter()
+                    .map(|c| match c {
+                        Some(Cell::Number(x)) => Some(*x),
+                        _ => None,
+                    })
+                    .collect::<Option<Vec<f64>>>()
+            })
+            .flatten()
+            .collect();
+        if s.schema().numbers_within_range(&numbers).is_some() && !numbers.is_empty() {
+            let numeric_rows: Vec<Row> = numbers
+                .chunks_exact(s.schema().len())
+                .map(|row| s.schema().validate_numbers(row, String::new).unwrap())
+                .collect();
+            let by_rows = s.predict(&numeric_rows).unwrap();
+            assert_eq!(s.predict_rows(&numbers).unwrap(), by_rows, "{}", case.name);
+            for (row, want) in numbers.chunks_exact(s.schema().len()).zip(&by_rows) {
+                assert_eq!(
+                    s.predict_rows(row).unwrap(),
+                    std::slice::from_ref(want),
+                    "{}",
+                    case.name
+                );
+            }
+            read_in_place += 1;
+        }
         summary.push(format!(
             "{:32} {:>5} rows  max |diff| {worst:.1e}  {}",
             case.name,
@@ -87,4 +120,5 @@ fn every_bundle_reproduces_its_reference() {
         ));
     }
     eprintln!("{}", summary.join("\n"));
+    assert!(read_in_place > 0, "no bundle's rows were read in place");
 }
