@@ -102,7 +102,7 @@ impl wit::Guest for Component {
     fn predict_rows(values: Vec<f64>) -> Result<wit::RowPredictions, wit::PredictError> {
         let service = tabular()?;
         let predictions = service.predict_rows(&values).map_err(predict_error)?;
-        Ok(row_predictions(service, predictions))
+        Ok(row_predictions(predictions))
     }
 }
 
@@ -153,40 +153,17 @@ fn answer(
         .collect())
 }
 
-/// Predictions as `predict-rows` returns them: the batch's labels and probabilities (or
-/// values) each in one list.
-fn row_predictions(
-    service: &pipeline::Service,
-    predictions: Vec<Prediction>,
-) -> wit::RowPredictions {
-    let rows = predictions.len();
-    let (mut label_indices, mut probabilities, mut values) = (Vec::new(), Vec::new(), Vec::new());
-    match service.manifest().task {
-        Task::Classification => {
-            label_indices.reserve_exact(rows);
-            probabilities.reserve_exact(rows * service.manifest().labels.len());
-        }
-        Task::Regression => values.reserve_exact(rows),
-    }
-    for p in predictions {
-        match p {
-            Prediction::Class {
-                label,
-                probabilities: p,
-                ..
-            } => {
-                label_indices.push(label as u32);
-                probabilities.extend_from_slice(&p);
-            }
-            Prediction::Value(v) => values.push(v),
-        }
-    }
-    match service.manifest().task {
-        Task::Classification => wit::RowPredictions::Class(wit::ClassRows {
+/// The pipeline's flat answers as `predict-rows`' (the lists move, nothing is copied).
+fn row_predictions(predictions: pipeline::BatchPredictions) -> wit::RowPredictions {
+    match predictions {
+        pipeline::BatchPredictions::Class {
+            label_indices,
+            probabilities,
+        } => wit::RowPredictions::Class(wit::ClassRows {
             label_indices,
             probabilities,
         }),
-        Task::Regression => wit::RowPredictions::Value(values),
+        pipeline::BatchPredictions::Value(values) => wit::RowPredictions::Value(values),
     }
 }
 

@@ -41,7 +41,7 @@ pub use bundle::{Bundle, BundleError};
 pub use estimator::{Model, ModelError};
 pub use function::Function;
 pub use manifest::{Manifest, ManifestError, Task};
-pub use postprocess::Prediction;
+pub use postprocess::{BatchPredictions, Prediction};
 pub use preprocess::Preprocessor;
 pub use schema::{Cell, FeatureValue, FieldProblem, NumberRows, Row, Schema, ValidRows};
 pub use service::{InstanceInfo, LoadError, PredictError, Response, Route, Service, route};

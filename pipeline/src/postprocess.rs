@@ -15,6 +15,39 @@ pub enum Prediction {
     Value(f64),
 }
 
+/// A batch's predictions as flat lists (what `predict-rows` answers): no list per row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BatchPredictions {
+    Class {
+        /// Per row, the index of its label in the manifest's labels.
+        label_indices: Vec<u32>,
+        /// Per row, one per label in label order: `[rows, labels]`, row-major.
+        probabilities: Vec<f64>,
+    },
+    Value(Vec<f64>),
+}
+
+impl BatchPredictions {
+    /// One `Prediction` per row, as `predict` answers the same rows.
+    pub fn to_predictions(&self) -> Vec<Prediction> {
+        match self {
+            BatchPredictions::Class {
+                label_indices,
+                probabilities,
+            } => {
+                let labels = probabilities.len().checked_div(label_indices.len());
+                probabilities
+                    .chunks_exact(labels.unwrap_or(1).max(1))
+                    .map(|p| Prediction::from_probabilities(p.to_vec()))
+                    .collect()
+            }
+            BatchPredictions::Value(values) => {
+                values.iter().map(|v| Prediction::Value(*v)).collect()
+            }
+        }
+    }
+}
+
 impl Prediction {
     /// The class prediction for probabilities in label order.
     pub fn from_probabilities(probabilities: Vec<f64>) -> Self {

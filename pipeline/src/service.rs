@@ -11,7 +11,7 @@ use crate::estimator::{Model, ModelError};
 use crate::events::Outcome;
 use crate::manifest::{Manifest, ManifestError};
 use crate::openapi;
-use crate::postprocess::Prediction;
+use crate::postprocess::{BatchPredictions, Prediction};
 use crate::preprocess::Preprocessor;
 use crate::routes;
 use crate::schema::{FeatureValue, FieldProblem, Problems, Row, Schema, ValidRows};
@@ -207,18 +207,18 @@ impl Service {
 
     /// Preprocess → estimator → link for validated rows.
     pub fn predict(&self, rows: &[Row]) -> Result<Vec<Prediction>, ModelError> {
-        self.predict_valid(rows)
-    }
-
-    /// `predict` for rows however they are held (`ValidRows`).
-    fn predict_valid<R: ValidRows + ?Sized>(
-        &self,
-        rows: &R,
-    ) -> Result<Vec<Prediction>, ModelError> {
-        if rows.row_count() == 0 {
+        if rows.is_empty() {
             return Ok(Vec::new());
         }
         self.model.predict(&self.preprocessor.transform(rows))
+    }
+
+    /// `predict`'s answers as flat lists, for rows however they are held (`ValidRows`).
+    fn predict_batch<R: ValidRows + ?Sized>(
+        &self,
+        rows: &R,
+    ) -> Result<BatchPredictions, ModelError> {
+        self.model.predict_batch(&self.preprocessor.transform(rows))
     }
 
     /// The estimator's input for validated rows, row-major `[rows, width]` (what the
@@ -292,28 +292,27 @@ impl Service {
     /// The typed interface's dense predict: `values` holds the rows one after another,
     /// each `schema().len()` numbers in feature order (`Schema::validate_numbers`).
     /// Problems name `rows[i].feature`; at most `MAX_PROBLEMS` are returned.
-    pub fn predict_rows(&self, values: &[f64]) -> Result<Vec<Prediction>, PredictError> {
+    pub fn predict_rows(&self, values: &[f64]) -> Result<BatchPredictions, PredictError> {
         let width = self.schema.len();
         let rows_in_values = row_count(values.len(), width, "one per feature, in metadata order")?;
-        if let Some(numbers) = self.schema.numbers_within_range(values) {
+        let answers = if let Some(numbers) = self.schema.numbers_within_range(values) {
             // The common batch, read where it lies: no `Row` per row.
-            return self
-                .predict_valid(&numbers)
-                .map_err(|e| PredictError::Internal(e.to_string()));
-        }
-        let mut rows = Vec::with_capacity(rows_in_values);
-        let mut problems = Problems::new();
-        for (i, row) in values.chunks_exact(width).enumerate() {
-            match self.schema.validate_numbers(row, || format!("rows[{i}]")) {
-                Ok(row) => rows.push(row),
-                Err(p) => p.into_iter().for_each(|p| problems.push(|| p)),
+            self.predict_batch(&numbers)
+        } else {
+            let mut rows = Vec::with_capacity(rows_in_values);
+            let mut problems = Problems::new();
+            for (i, row) in values.chunks_exact(width).enumerate() {
+                match self.schema.validate_numbers(row, || format!("rows[{i}]")) {
+                    Ok(row) => rows.push(row),
+                    Err(p) => p.into_iter().for_each(|p| problems.push(|| p)),
+                }
             }
-        }
-        if !problems.is_empty() {
-            return Err(PredictError::InvalidInput(problems.into_list()));
-        }
-        self.predict(&rows)
-            .map_err(|e| PredictError::Internal(e.to_string()))
+            if !problems.is_empty() {
+                return Err(PredictError::InvalidInput(problems.into_list()));
+            }
+            self.predict_batch(rows.as_slice())
+        };
+        answers.map_err(|e| PredictError::Internal(e.to_string()))
     }
 
     /// Answers a routed request. `body` is only read for `/predict`, and the caller has

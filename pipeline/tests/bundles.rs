@@ -101,10 +101,11 @@ fn every_bundle_reproduces_its_reference() {
                 .map(|row| s.schema().validate_numbers(row, String::new).unwrap())
                 .collect();
             let by_rows = s.predict(&numeric_rows).unwrap();
-            assert_eq!(s.predict_rows(&numbers).unwrap(), by_rows, "{}", case.name);
+            let batch = s.predict_rows(&numbers).unwrap().to_predictions();
+            assert_eq!(batch, by_rows, "{}", case.name);
             for (row, want) in numbers.chunks_exact(s.schema().len()).zip(&by_rows) {
                 assert_eq!(
-                    s.predict_rows(row).unwrap(),
+                    s.predict_rows(row).unwrap().to_predictions(),
                     std::slice::from_ref(want),
                     "{}",
                     case.name

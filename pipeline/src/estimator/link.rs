@@ -44,27 +44,55 @@ impl Link {
     }
 
     pub fn apply(&self, raw: &[f64]) -> Prediction {
-        match (self.task, self.kind) {
-            (Task::Regression, LinkKind::Exp) => Prediction::Value(libm::exp(raw[0])),
-            (Task::Regression, _) => Prediction::Value(raw[0]),
-            (Task::Classification, LinkKind::Logistic) => {
-                let p = expit(self.scale * raw[0]);
-                Prediction::from_probabilities(vec![1.0 - p, p])
+        match self.task {
+            Task::Regression => Prediction::Value(self.value(raw)),
+            Task::Classification => {
+                let mut probabilities = Vec::with_capacity(raw.len().max(2));
+                self.probabilities_into(raw, &mut probabilities);
+                Prediction::from_probabilities(probabilities)
             }
-            (Task::Classification, LinkKind::Softmax) => {
-                let max = raw.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                let e: Vec<f64> = raw.iter().map(|r| libm::exp(r - max)).collect();
-                let sum: f64 = e.iter().sum();
-                Prediction::from_probabilities(e.into_iter().map(|x| x / sum).collect())
-            }
-            (Task::Classification, LinkKind::OvrLogistic) => {
-                let e: Vec<f64> = raw.iter().map(|r| expit(*r)).collect();
-                let sum: f64 = e.iter().sum();
-                Prediction::from_probabilities(e.into_iter().map(|x| x / sum).collect())
-            }
-            (Task::Classification, _) => Prediction::from_probabilities(raw.to_vec()),
         }
     }
+
+    pub fn task(&self) -> Task {
+        self.task
+    }
+
+    /// A regression's value for one row's raw outputs.
+    pub fn value(&self, raw: &[f64]) -> f64 {
+        match self.kind {
+            LinkKind::Exp => libm::exp(raw[0]),
+            _ => raw[0],
+        }
+    }
+
+    /// A classification's probabilities for one row's raw outputs, in label order,
+    /// appended to `out` (a batch's flat list, or one row's).
+    pub fn probabilities_into(&self, raw: &[f64], out: &mut Vec<f64>) {
+        let start = out.len();
+        match self.kind {
+            LinkKind::Logistic => {
+                let p = expit(self.scale * raw[0]);
+                out.extend([1.0 - p, p]);
+            }
+            LinkKind::Softmax => {
+                let max = raw.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                out.extend(raw.iter().map(|r| libm::exp(r - max)));
+                normalise(&mut out[start..]);
+            }
+            LinkKind::OvrLogistic => {
+                out.extend(raw.iter().map(|r| expit(*r)));
+                normalise(&mut out[start..]);
+            }
+            _ => out.extend_from_slice(raw),
+        }
+    }
+}
+
+/// Each of `xs` divided by their sum.
+fn normalise(xs: &mut [f64]) {
+    let sum: f64 = xs.iter().sum();
+    xs.iter_mut().for_each(|x| *x /= sum);
 }
 
 /// scipy's `expit`: 1 / (1 + e^-x).

@@ -17,7 +17,7 @@ pub use tree_ensemble::TreeEnsemble;
 use format::{EstimatorKind, FORMAT, FORMAT_VERSION, ModelSpec};
 
 use crate::manifest::Task;
-use crate::postprocess::Prediction;
+use crate::postprocess::{BatchPredictions, Prediction, argmax};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
@@ -138,6 +138,43 @@ impl Model {
         out
     }
 
+    /// `predict`'s answers as flat lists, without a list per row: the same numbers.
+    pub fn predict_batch(&self, input: &[f64]) -> Result<BatchPredictions, ModelError> {
+        let raw = self.raw(input);
+        let rows = raw.chunks_exact(self.outputs);
+        let non_finite = |row| Err(ModelError::NonFinite { row });
+        match self.link.task() {
+            Task::Regression => {
+                let mut values = Vec::with_capacity(rows.len());
+                for (row, r) in rows.enumerate() {
+                    let v = self.link.value(r);
+                    if !v.is_finite() {
+                        return non_finite(row);
+                    }
+                    values.push(v);
+                }
+                Ok(BatchPredictions::Value(values))
+            }
+            Task::Classification => {
+                let mut label_indices = Vec::with_capacity(rows.len());
+                let mut probabilities = Vec::with_capacity(rows.len() * self.outputs.max(2));
+                for (row, r) in rows.enumerate() {
+                    let start = probabilities.len();
+                    self.link.probabilities_into(r, &mut probabilities);
+                    let p = &probabilities[start..];
+                    if !p.iter().all(|x| x.is_finite()) {
+                        return non_finite(row);
+                    }
+                    label_indices.push(argmax(p).0 as u32);
+                }
+                Ok(BatchPredictions::Class {
+                    label_indices,
+                    probabilities,
+                })
+            }
+        }
+    }
+
     /// Predictions for a row-major `[rows, width]` input; a non-finite output (which JSON
     /// cannot carry) is an error naming the row.
     pub fn predict(&self, input: &[f64]) -> Result<Vec<Prediction>, ModelError> {
@@ -165,5 +202,48 @@ fn per_row(
 ) {
     for (x, o) in input.chunks_exact(width).zip(out.chunks_exact_mut(outputs)) {
         f(x, o);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A regressor whose one split on column 0 at 1.5 leads to 1.0 or, through the `exp`
+    /// link, to e^1000 = inf (which JSON cannot carry).
+    fn overflowing_stump() -> Model {
+        let spec = json!({"format": "mlfn-estimator", "format_version": 1,
+            "estimator": "DecisionTreeRegressor", "kind": "tree_ensemble", "input_width": 1,
+            "outputs": 1, "link": "exp", "input_cast": "float32", "comparison": "le",
+            "accumulate": "float64", "base": [0.0], "scale": 1.0,
+            "trees": [{"output": 0, "feature": [0, -2, -2], "threshold": [1.5, -2.0, -2.0],
+                       "left": [1, -1, -1], "right": [2, -1, -1], "default_left": [true, false, false],
+                       "value": [0.0, 0.0, 1000.0]}]});
+        let bytes = serde_json::to_vec(&spec).unwrap();
+        Model::from_json("model.json", &bytes, Task::Regression, 0, 1).unwrap()
+    }
+
+    #[test]
+    fn a_non_finite_output_names_its_row_in_both_forms() {
+        let model = overflowing_stump();
+        assert_eq!(
+            model.predict_batch(&[0.0, 1.0]).unwrap(),
+            BatchPredictions::Value(vec![1.0, 1.0])
+        );
+        assert_eq!(
+            model.predict_batch(&[0.0, 1.0]).unwrap().to_predictions(),
+            model.predict(&[0.0, 1.0]).unwrap()
+        );
+        for input in [&[0.0, 2.0, 1.0][..], &[0.0, 2.0]] {
+            assert!(matches!(
+                model.predict(input),
+                Err(ModelError::NonFinite { row: 1 })
+            ));
+            assert!(matches!(
+                model.predict_batch(input),
+                Err(ModelError::NonFinite { row: 1 })
+            ));
+        }
     }
 }
