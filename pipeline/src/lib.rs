@@ -25,6 +25,7 @@ pub mod openapi;
 pub mod postprocess;
 mod predict_body;
 pub mod preprocess;
+mod ranges;
 pub mod reference;
 pub mod routes;
 pub mod schema;

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::api::MAX_PROBLEMS;
 use crate::manifest::{FeatureType, Manifest, ManifestError, Range};
+use crate::ranges::Ranges;
 
 /// One input value as a client sends it, before validation. JSON and the typed WIT
 /// interface both map onto this.
@@ -220,9 +221,8 @@ pub struct Schema {
     /// Feature indices in byte order of their names: the order of a JSON object's keys
     /// (serde_json's map is sorted), and so of most inputs, which `validate` tries first.
     sorted: Vec<usize>,
-    /// Each feature's `[min, max]` when it is a number; an empty range otherwise (which no
-    /// value is within): `numbers_within_range`'s table, compact and branch-free to read.
-    number_ranges: Vec<[f64; 2]>,
+    /// Each number feature's range: `numbers_within_range`'s table.
+    ranges: Ranges,
 }
 
 impl Schema {
@@ -285,18 +285,18 @@ impl Schema {
         }
         let mut sorted: Vec<usize> = (0..features.len()).collect();
         sorted.sort_by(|a, b| features[*a].name.cmp(&features[*b].name));
-        let number_ranges = features
-            .iter()
-            .map(|f| match f.kind {
-                Kind::Number { min, max } => [min, max],
-                _ => [f64::INFINITY, f64::NEG_INFINITY],
-            })
-            .collect();
+        let mut ranges = Ranges::default();
+        for f in &features {
+            ranges.push(match f.kind {
+                Kind::Number { min, max } => Some((min, max)),
+                _ => None,
+            });
+        }
         Ok(Schema {
             features,
             index,
             sorted,
-            number_ranges,
+            ranges,
         })
     }
 
@@ -419,7 +419,7 @@ impl Schema {
         (whole_rows
             && values
                 .chunks_exact(width)
-                .all(|row| row_within(row, &self.number_ranges)))
+                .all(|row| self.ranges.contain_row(row)))
         .then_some(NumberRows { values, width })
     }
 
@@ -440,7 +440,7 @@ impl Schema {
             )]);
         }
         // The common case, every number within its range, in two tight loops.
-        if row_within(values, &self.number_ranges) {
+        if self.ranges.contain_row(values) {
             let cells = values.iter().map(|x| Some(Cell::Number(*x))).collect();
             return Ok(Row { cells });
         }
@@ -673,25 +673,6 @@ fn edit_distance(a: &str, b: &str) -> usize {
         prev = cur;
     }
     prev[b.len()]
-}
-
-/// Whether each `row[i]` lies within `ranges[i]` (NaN lies within none). Without a
-/// branch per value, and four values per loop iteration written out: inside wasm each
-/// iteration pays an epoch check, and Cranelift spills and reloads the values live across
-/// the loop around its slow path (see `preprocess::for_each_row`).
-#[inline(always)]
-fn row_within(row: &[f64], ranges: &[[f64; 2]]) -> bool {
-    let within = |x: f64, [min, max]: [f64; 2]| (x >= min) & (x <= max);
-    let (rows4, row_rest) = row.as_chunks::<4>();
-    let (ranges4, ranges_rest) = ranges.as_chunks::<4>();
-    let mut all = rows4.len() == ranges4.len() && row_rest.len() == ranges_rest.len();
-    for (x, r) in rows4.iter().zip(ranges4) {
-        all &= within(x[0], r[0]) & within(x[1], r[1]) & within(x[2], r[2]) & within(x[3], r[3]);
-    }
-    for (x, r) in row_rest.iter().zip(ranges_rest) {
-        all &= within(*x, *r);
-    }
-    all
 }
 
 /// Whether `x` is a value of the number feature `f` within its range: the common case,
