@@ -41,7 +41,51 @@ impl Linear {
     pub fn raw(&self, x: &[f64], out: &mut [f64]) {
         for (k, o) in out.iter_mut().enumerate() {
             let w = &self.coef[k * self.width..(k + 1) * self.width];
-            *o = x.iter().zip(w).map(|(x, w)| x * w).sum::<f64>() + self.intercept[k];
+            *o = dot(x, w) + self.intercept[k];
+        }
+    }
+}
+
+/// `x · w` summed in order from -0.0, exactly as `x.iter().zip(w).map(|(x, w)| x * w).sum()`
+/// (the same additions in the same order, so the same bits), four terms per loop
+/// iteration written out: inside wasm each iteration pays an epoch check
+/// (`preprocess::for_each_row`).
+#[inline(always)]
+fn dot(x: &[f64], w: &[f64]) -> f64 {
+    let (x4, x_rest) = x.as_chunks::<4>();
+    let (w4, w_rest) = w.as_chunks::<4>();
+    let mut sum = -0.0;
+    for (x, w) in x4.iter().zip(w4) {
+        sum += x[0] * w[0];
+        sum += x[1] * w[1];
+        sum += x[2] * w[2];
+        sum += x[3] * w[3];
+    }
+    for (x, w) in x_rest.iter().zip(w_rest) {
+        sum += x * w;
+    }
+    sum
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dot;
+
+    #[test]
+    fn dot_has_the_bits_of_the_iterator_sum() {
+        // Values whose sums round differently by order, and signed zeros.
+        let pool = [
+            0.1, -0.2, 1e16, 3.3, -1e16, 7e-3, -0.0, 0.0, 2.5e-300, -9.75,
+        ];
+        for n in 0..=pool.len() {
+            for shift in 0..pool.len() {
+                let x: Vec<f64> = (0..n).map(|i| pool[(i + shift) % pool.len()]).collect();
+                let w: Vec<f64> = (0..n)
+                    .map(|i| pool[(i * 3 + shift + 1) % pool.len()])
+                    .collect();
+                let want: f64 = x.iter().zip(&w).map(|(x, w)| x * w).sum();
+                assert_eq!(dot(&x, &w).to_bits(), want.to_bits(), "{x:?} · {w:?}");
+            }
         }
     }
 }
