@@ -38,7 +38,12 @@ impl BatchPredictions {
                 let labels = probabilities.len().checked_div(label_indices.len());
                 probabilities
                     .chunks_exact(labels.unwrap_or(1).max(1))
-                    .map(|p| Prediction::from_probabilities(p.to_vec()))
+                    .zip(label_indices)
+                    .map(|(p, &label)| Prediction::Class {
+                        label: label as usize,
+                        probabilities: p.to_vec(),
+                        confidence: p.get(label as usize).copied().unwrap_or(f64::NAN),
+                    })
                     .collect()
             }
             BatchPredictions::Value(values) => {
