@@ -236,11 +236,9 @@ impl Preprocessor {
             }
             match last {
                 Some(&OpSpec { op, value }) => with_op(op, |kind| {
-                    for_each_row(n, |r| {
-                        out[r * width + c] = apply(kind, column_values[r], value)
-                    })
+                    write_column(&mut out, width, c, |r| apply(kind, column_values[r], value))
                 }),
-                None => for_each_row(n, |r| out[r * width + c] = column_values[r]),
+                None => write_column(&mut out, width, c, |r| column_values[r]),
             }
         }
         out
@@ -300,6 +298,26 @@ fn apply_in_place(kind: OpKind, value: f64, xs: &mut [f64]) {
     }
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     for_each_row(xs.len(), |r| xs[r] = apply(kind, xs[r], value));
+}
+
+/// `out[r * width + c] = value(r)` for each row `r` of the row-major `out`: its column
+/// `c`, four rows per loop iteration (`for_each_row`), through blocks of four rows.
+#[inline(always)]
+fn write_column(out: &mut [f64], width: usize, c: usize, mut value: impl FnMut(usize) -> f64) {
+    assert!(c < width);
+    let mut blocks = out.chunks_exact_mut(4 * width);
+    let mut r = 0;
+    for block in &mut blocks {
+        block[c] = value(r);
+        block[width + c] = value(r + 1);
+        block[2 * width + c] = value(r + 2);
+        block[3 * width + c] = value(r + 3);
+        r += 4;
+    }
+    for row in blocks.into_remainder().chunks_exact_mut(width) {
+        row[c] = value(r);
+        r += 1;
+    }
 }
 
 /// `body(kind)` with `kind` a constant in each arm, so that the loops `body` runs match
