@@ -406,10 +406,6 @@ impl Schema {
         (problems.total() == before).then_some(Row { cells })
     }
 
-    /// Validates one instance given as numbers in schema order (`len()` of them): a
-    /// number or integer feature's value, a category feature's index in its categories;
-    /// NaN for an absent optional feature. The dense form of `validate`: no names to
-    /// match, what a tensor protocol carries. `prefix` names the row in problems.
     /// `values` (whole rows, a value per feature in schema order) as `NumberRows` when
     /// every one is a number within its feature's range, the common batch; `None` when
     /// some value needs `validate_numbers` (out of range, NaN, a category's index).
@@ -423,6 +419,10 @@ impl Schema {
         .then_some(NumberRows { values, width })
     }
 
+    /// Validates one instance given as numbers in schema order (`len()` of them): a
+    /// number or integer feature's value, a category feature's index in its categories;
+    /// NaN for an absent optional feature. The dense form of `validate`: no names to
+    /// match, what a tensor protocol carries. `prefix` names the row in problems.
     pub fn validate_numbers(
         &self,
         values: &[f64],
