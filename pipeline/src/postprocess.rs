@@ -63,14 +63,6 @@ impl Prediction {
             confidence,
         }
     }
-
-    /// Every number in it is finite (JSON cannot carry the others).
-    pub fn is_finite(&self) -> bool {
-        match self {
-            Prediction::Class { probabilities, .. } => probabilities.iter().all(|p| p.is_finite()),
-            Prediction::Value(v) => v.is_finite(),
-        }
-    }
 }
 
 /// Index and value of the largest element, the first on a tie; `(0, -inf)` when empty.
@@ -101,6 +93,5 @@ mod tests {
                 confidence: 0.75
             }
         );
-        assert!(p.is_finite() && !Prediction::Value(f64::INFINITY).is_finite());
     }
 }

@@ -3,7 +3,6 @@
 
 use super::format::LinkKind;
 use crate::manifest::Task;
-use crate::postprocess::Prediction;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Link {
@@ -41,17 +40,6 @@ impl Link {
             return Err("link_scale must be finite".into());
         }
         Ok(Link { kind, scale, task })
-    }
-
-    pub fn apply(&self, raw: &[f64]) -> Prediction {
-        match self.task {
-            Task::Regression => Prediction::Value(self.value(raw)),
-            Task::Classification => {
-                let mut probabilities = Vec::with_capacity(raw.len().max(2));
-                self.probabilities_into(raw, &mut probabilities);
-                Prediction::from_probabilities(probabilities)
-            }
-        }
     }
 
     pub fn task(&self) -> Task {
@@ -106,10 +94,9 @@ mod tests {
 
     fn class(kind: LinkKind, outputs: usize, classes: usize, raw: &[f64]) -> Vec<f64> {
         let link = Link::new(kind, 1.0, Task::Classification, outputs, classes).unwrap();
-        match link.apply(raw) {
-            Prediction::Class { probabilities, .. } => probabilities,
-            p => panic!("{p:?}"),
-        }
+        let mut probabilities = Vec::new();
+        link.probabilities_into(raw, &mut probabilities);
+        probabilities
     }
 
     #[test]
@@ -132,7 +119,7 @@ mod tests {
     #[test]
     fn regression_links_and_shape_checks() {
         let exp = Link::new(LinkKind::Exp, 1.0, Task::Regression, 1, 0).unwrap();
-        assert_eq!(exp.apply(&[0.0]), Prediction::Value(1.0));
+        assert_eq!(exp.value(&[0.0]), 1.0);
         assert!(Link::new(LinkKind::Softmax, 1.0, Task::Regression, 1, 0).is_err());
         assert!(Link::new(LinkKind::Logistic, 1.0, Task::Classification, 1, 3).is_err());
         let e = Link::new(LinkKind::Softmax, 1.0, Task::Classification, 2, 3).unwrap_err();

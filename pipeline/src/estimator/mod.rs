@@ -178,18 +178,8 @@ impl Model {
     /// Predictions for a row-major `[rows, width]` input; a non-finite output (which JSON
     /// cannot carry) is an error naming the row.
     pub fn predict(&self, input: &[f64]) -> Result<Vec<Prediction>, ModelError> {
-        let raw = self.raw(input);
-        raw.chunks_exact(self.outputs)
-            .enumerate()
-            .map(|(row, r)| {
-                let p = self.link.apply(r);
-                if p.is_finite() {
-                    Ok(p)
-                } else {
-                    Err(ModelError::NonFinite { row })
-                }
-            })
-            .collect()
+        self.predict_batch(input)
+            .map(|batch| batch.to_predictions())
     }
 }
 
